@@ -1,0 +1,8 @@
+/**
+ * `@gnet/enso`.
+ *
+ * @packageDocumentation
+ */
+
+/** The npm name of this package. */
+export const packageName = '@gnet/enso';

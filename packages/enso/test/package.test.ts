@@ -1,0 +1,9 @@
+import { describe, expect, it } from 'vitest';
+import { expectDualPackage } from '../../../tools/package-smoke.js';
+
+describe('@gnet/enso package', () => {
+  it('resolves as ESM and CJS through its exports map', async () => {
+    const mod = await expectDualPackage('@gnet/enso');
+    expect(mod.packageName).toBe('@gnet/enso');
+  });
+});

@@ -1,0 +1,8 @@
+/**
+ * `@gnet/framework`.
+ *
+ * @packageDocumentation
+ */
+
+/** The npm name of this package. */
+export const packageName = '@gnet/framework';

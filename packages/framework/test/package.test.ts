@@ -1,0 +1,9 @@
+import { describe, expect, it } from 'vitest';
+import { expectDualPackage } from '../../../tools/package-smoke.js';
+
+describe('@gnet/framework package', () => {
+  it('resolves as ESM and CJS through its exports map', async () => {
+    const mod = await expectDualPackage('@gnet/framework');
+    expect(mod.packageName).toBe('@gnet/framework');
+  });
+});

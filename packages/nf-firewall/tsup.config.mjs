@@ -1,0 +1,3 @@
+import { gnetTsup } from '../../tools/tsup.base.mjs';
+
+export default gnetTsup();
