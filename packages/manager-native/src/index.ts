@@ -2,7 +2,8 @@
  * `@gnet/manager-native`: the native core of the gnet manager.
  *
  * It holds what TypeScript cannot do by itself: the GPU proxy (CUDA driver API opened at run time,
- * so the addon loads without a GPU), and helpers for the kernels that NFs ship as PTX.
+ * so the addon loads without a GPU), helpers for the kernels that NFs ship as PTX, and live packet I/O
+ * on Linux interfaces ({@link AfPacketSocket}: AF_PACKET rings with fanout).
  *
  * @packageDocumentation
  */
@@ -19,6 +20,8 @@ export {
   kernelModulePath,
 } from './kernels.js';
 export type { PtxFreshness } from './kernels.js';
+export { AfPacketSocket, AfPacketError } from './afpacket.js';
+export type { AfPacketSocketOptions, AfPacketStats, FanoutMode } from './afpacket.js';
 
 import { loadNative, type GpuInfo } from './loader.js';
 

@@ -1,8 +1,27 @@
 /**
- * `@gnet/nflib`.
+ * `@gnet/nflib`: openNetVM's NF library and manager for TypeScript.
+ *
+ * - NF side: {@link init}, {@link run}, {@link stop}, {@link PacketBatch} and the {@link Action} codes.
+ * - Packet helpers that read and write headers in place, with full and incremental checksums.
+ * - Data-path building blocks: shared-memory rings and the packet pool.
+ * - The manager runtime ({@link Manager}): ports, service chains, flow director, NF registry, stats.
  *
  * @packageDocumentation
  */
-
-/** The npm name of this package. */
-export const packageName = '@gnet/nflib';
+export * from './packet/index.js';
+export * from './ring/index.js';
+export * from './pool/index.js';
+export { Action, actionNames, parseAction, type ActionCode } from './nf/actions.js';
+export { parseNfArgs, type NfArgs } from './nf/args.js';
+export { PacketBatch } from './nf/batch.js';
+export { init, run, stop, type NfContext, type NfOptions, type NfMessage, type BatchHandler } from './nf/context.js';
+export { ChainTable, ChainDrop, Hop, parseChain, type ServiceChain } from './chain/service-chain.js';
+export { FlowDirector, hash5 } from './chain/flow-director.js';
+export { ConfigError, ConfigSection, parseLocatedJson, type LocatedJson, type SourcePosition } from './config/located-json.js';
+export * from './stats/snapshot.js';
+export { formatStatsTable, formatStatsJson, formatPrometheus } from './stats/format.js';
+export { startMetricsServer } from './stats/metrics-server.js';
+export { Manager, type ManagerOptions, type PortConfig, type Accounting } from './runtime/manager.js';
+export { NfInstance, type NfSpec } from './runtime/nf-instance.js';
+export { ATTACH_KEY, ControlWord, NfState, NfCounter, type NfAttach } from './runtime/attach.js';
+export { summaryLine, runCommand, RUN_HELP } from './cli/run-command.js';

@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { FlitBuffer } from '../flit-buffer.js';
+
 /** Counters every backend keeps (monotonic, since open). */
 export interface WireStats {
   /** Frames / bytes the backend delivered to the NIC. */
@@ -38,6 +40,39 @@ export interface FrameSink {
   push(buf: Uint8Array, offset: number, length: number, tsSec: number, tsNsec: number): boolean;
 }
 
+/**
+ * The batch form of {@link FrameSink}, for backends whose frames already lie the way a pipe holds
+ * them: back to back, each starting on a 64-byte flit, with per-flit side arrays giving each
+ * frame's length and timestamp at its first flit. The NIC implements it; a backend with
+ * {@link WireBackend.pollFlits} calls it instead of `push`, so frames bound for one pipe are copied
+ * as one block. When the arrays lie in the NIC's arena (a `FlitBuffer`'s `data`, `lens`, `tsSec`,
+ * `tsNsec`), those copies allocate nothing.
+ */
+export interface FlitSink extends FrameSink {
+  /**
+   * Offers the frames in `buf[offset, offset + nbBytes)` (`offset` a multiple of 64). The frame
+   * starting at byte `o` of `buf` (`o` counted from the start of `buf`) is `lens[o >> 6]` bytes
+   * long, occupies that length rounded up to 64, and was received at `tsSec[o >> 6]` s +
+   * `tsNsec[o >> 6]` ns. The sink takes whole frames from the front, in order, copying them before
+   * returning; it may stop early (its per-poll budget, or a frame cut by the end of the region).
+   * It counts what it drops itself. Returns the bytes taken (always whole frames);
+   * {@link lastFrames} and {@link lastFrameBytes} tell how many frames those bytes held and their
+   * total length.
+   */
+  pushFlits(
+    buf: Uint8Array,
+    offset: number,
+    nbBytes: number,
+    lens: Uint16Array,
+    tsSec: Uint32Array,
+    tsNsec: Uint32Array,
+  ): number;
+  /** Frames taken by the last {@link pushFlits} call (delivered or dropped). */
+  readonly lastFrames: number;
+  /** Sum of the lengths (unpadded) of the frames taken by the last {@link pushFlits} call. */
+  readonly lastFrameBytes: number;
+}
+
 /** Which directions a port is opened for. */
 export type PortRole = 'rx' | 'tx' | 'rxtx';
 
@@ -55,11 +90,33 @@ export interface WireBackend {
   /** True once no frame will ever be received again (end of a pcap, generator count reached). */
   readonly exhausted: boolean;
   /**
+   * True for sources that can wait (a file, an unpaced generator): the NIC takes frames from them
+   * only while its RX pipes have room, so nothing is dropped for speed. Live ports (and paced
+   * generators, which model a wire) leave it unset: a full pipe drops and counts, as on a NIC.
+   */
+  readonly lossless?: boolean;
+  /**
    * Queues one frame for transmission (bytes are copied before returning). `tsSec`/`tsNsec` give the
    * frame's timestamp where the backend records one (pcap); pass -1 to use the current time.
    * Returns false when the frame was dropped (and counted).
    */
   send(buf: Uint8Array, offset: number, length: number, tsSec: number, tsNsec: number): boolean;
+  /**
+   * Optional batch receive: offers ready frames to `sink.pushFlits` as flit-laid-out blocks and
+   * returns the number of frames the sink took. When present the NIC calls it instead of `poll`.
+   * Never blocks; returns 0 when nothing is ready.
+   */
+  pollFlits?(sink: FlitSink): number;
+  /**
+   * Optional batch transmit of the `nbFrames` frames in bytes `[offset, offset + nbBytes)` of the
+   * NIC's buffer `src` (a TX pipe's or RX/TX pipe's memory), laid out as in
+   * {@link FlitSink.pushFlits}: the frame at byte `o` is `src.lens[o >> 6]` bytes long, with its
+   * timestamp in `src.tsSec` / `src.tsNsec` (every length valid, every timestamp resolved).
+   * `frameBytes` is the sum of their lengths. Bytes are copied before returning. Returns how many
+   * frames were queued (the first ones, in order); the rest were dropped and counted in
+   * `txDropped`. When present the NIC calls it instead of `send`.
+   */
+  sendFlits?(src: FlitBuffer, offset: number, nbBytes: number, nbFrames: number, frameBytes: number): number;
   /** Pushes queued transmissions out (socket send, file write). Called after each TX batch. */
   flush(): void;
   /** Flushes and releases everything; safe to call twice. */

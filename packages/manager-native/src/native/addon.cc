@@ -2,6 +2,7 @@
 // (main thread or worker_thread) gets its own instance, so it loads anywhere in a process.
 #include <napi.h>
 
+#include "afpacket.h"
 #include "cuda_driver.h"
 
 namespace gnet {
@@ -12,6 +13,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     DefineAddon(exports, {
                              InstanceMethod("gpuInfo", &NativeAddon::GpuInfo),
                              InstanceValue("abiVersion", Napi::Number::New(env, 1), napi_enumerable),
+                             InstanceValue("AfPacketSocket", AfPacketSocketWrap::Define(env), napi_enumerable),
                          });
   }
 

@@ -1,0 +1,88 @@
+/**
+ * Copies frame bytes between typed arrays without allocating per frame.
+ *
+ * - Source and destination in the same buffer (e.g. both in one chunk of the DMA arena,
+ *   `dma-arena.ts`): `copyWithin` on a cached whole-buffer view, memcpy speed, no allocation.
+ * - Otherwise, a single frame is copied a 32-bit word at a time through views of the source made
+ *   once per source buffer and cached (`subarray` + `set` would allocate a view per frame); a run
+ *   of several frames totalling at least {@link BULK_COPY_MIN_BYTES} is copied with one `set`
+ *   (one view per run, i.e. per batch).
+ *
+ * @module
+ */
+
+/** True on little-endian hosts, where a `DataView` must read words the way an `Int32Array` does. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Runs of at least two frames and this many bytes, between different buffers, use one `set`. */
+export const BULK_COPY_MIN_BYTES = 512;
+
+/** Copies frames into word-aligned destinations; caches views of the last buffers seen. */
+export class FrameCopier {
+  private src: Uint8Array | null = null;
+  private src32: Int32Array | null = null;
+  private srcView: DataView | null = null;
+  private srcWordBase = 0;
+  private wholeOf: ArrayBufferLike | null = null;
+  private whole: Uint8Array | null = null;
+
+  /**
+   * Copies `len` bytes from `src[srcOff…]` to `dst8[dstOff…]`. `dst32` is a word view of the same
+   * memory as `dst8` (same byte offset) and `dstOff` is a multiple of 4. `frames` says how many
+   * frames the bytes hold (1 for a single frame). Allocates only when a source or destination
+   * buffer differs from the previous call's (views are cached), or for a bulk run between two
+   * different buffers (one view).
+   */
+  copy(src: Uint8Array, srcOff: number, dst8: Uint8Array, dst32: Int32Array, dstOff: number, len: number, frames = 1): void {
+    const memory = dst8.buffer;
+    if (src.buffer === memory) {
+      if (memory !== this.wholeOf) {
+        this.wholeOf = memory;
+        this.whole = new Uint8Array(memory);
+      }
+      const s = src.byteOffset + srcOff;
+      (this.whole as Uint8Array).copyWithin(dst8.byteOffset + dstOff, s, s + len);
+      return;
+    }
+    if (frames >= 2 && len >= BULK_COPY_MIN_BYTES) {
+      dst8.set(src.subarray(srcOff, srcOff + len), dstOff);
+      return;
+    }
+    if (src !== this.src) this.bind(src);
+    const words = len >>> 2;
+    let d = dstOff >>> 2;
+    const s32 = this.src32;
+    if (s32 !== null && (srcOff & 3) === 0) {
+      let s = this.srcWordBase + (srcOff >>> 2);
+      const end = s + words;
+      while (s + 4 <= end) {
+        dst32[d] = s32[s];
+        dst32[d + 1] = s32[s + 1];
+        dst32[d + 2] = s32[s + 2];
+        dst32[d + 3] = s32[s + 3];
+        s += 4;
+        d += 4;
+      }
+      while (s < end) dst32[d++] = s32[s++];
+    } else {
+      const view = this.srcView as DataView;
+      const end = srcOff + (words << 2);
+      for (let s = srcOff; s < end; s += 4) dst32[d++] = view.getInt32(s, LITTLE_ENDIAN);
+    }
+    for (let i = words << 2; i < len; i++) dst8[dstOff + i] = src[srcOff + i];
+  }
+
+  /** Caches word and `DataView` views of a new source buffer. */
+  private bind(src: Uint8Array): void {
+    this.src = src;
+    this.srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    if ((src.byteOffset & 3) === 0) {
+      // View the underlying buffer up to the end of `src` so any 4-aligned offset maps to a word.
+      this.src32 = new Int32Array(src.buffer, 0, (src.byteOffset + src.byteLength) >>> 2);
+      this.srcWordBase = src.byteOffset >>> 2;
+    } else {
+      this.src32 = null;
+      this.srcWordBase = 0;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+#include "shm.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace gnet::shm {
+namespace {
+
+// POSIX wants one leading slash and no other; names come from the manager and NF processes.
+std::string PosixName(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "shm: name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos) {
+    throw Napi::TypeError::New(info.Env(), "shm: name must be 1-200 characters without '/'");
+  }
+  return "/" + name;
+}
+
+std::string Errno(const std::string& what, const std::string& name) {
+  return "shm: " + what + " " + name + ": " + std::strerror(errno);
+}
+
+Napi::Value Map(Napi::Env env, int fd, size_t bytes, const std::string& name) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  if (p == MAP_FAILED) throw Napi::Error::New(env, Errno("mmap", name));
+  // The mapping lives as long as the ArrayBuffer; the finalizer unmaps it.
+  return Napi::ArrayBuffer::New(
+      env, p, bytes,
+      [](Napi::Env, void* data, size_t* len) {
+        munmap(data, *len);
+        delete len;
+      },
+      new size_t(bytes));
+}
+
+}  // namespace
+
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = PosixName(info);
+  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "shm: bytes must be a number");
+  double want = info[1].As<Napi::Number>().DoubleValue();
+  if (!(want > 0) || want > 64.0 * (1ull << 30)) throw Napi::RangeError::New(env, "shm: bytes must be in (0, 64 GiB]");
+  size_t bytes = static_cast<size_t>(want);
+  int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) throw Napi::Error::New(env, Errno("create", name));
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    std::string msg = Errno("resize", name);
+    close(fd);
+    shm_unlink(name.c_str());
+    throw Napi::Error::New(env, msg);
+  }
+  return Map(env, fd, bytes, name);
+}
+
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = PosixName(info);
+  int fd = shm_open(name.c_str(), O_RDWR, 0600);
+  if (fd < 0) throw Napi::Error::New(env, Errno("open", name));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+    std::string msg = Errno("stat", name);
+    close(fd);
+    throw Napi::Error::New(env, msg);
+  }
+  return Map(env, fd, static_cast<size_t>(st.st_size), name);
+}
+
+Napi::Value Unlink(const Napi::CallbackInfo& info) {
+  std::string name = PosixName(info);
+  if (shm_unlink(name.c_str()) == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
+  throw Napi::Error::New(info.Env(), Errno("unlink", name));
+}
+
+}  // namespace gnet::shm

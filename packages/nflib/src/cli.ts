@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * The `gnet` command.
+ * @module
+ */
+import { ConfigError } from './config/located-json.js';
+import { runCommand, RUN_HELP } from './cli/run-command.js';
+import { UsageError } from './cli/options.js';
+
+const HELP = `Usage: gnet <command> [options]
+
+Commands:
+  run       run a service chain over ports in this process (the embedded default)
+  help      show help for a command: gnet help run
+
+Run \`gnet <command> --help\` for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const io = { out: (s: string) => process.stdout.write(s + '\n'), err: (s: string) => process.stderr.write(s + '\n') };
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(rest[0] === 'run' ? RUN_HELP : HELP);
+        return cmd === undefined ? 2 : 0;
+      case 'run':
+        return await runCommand(rest, io);
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`gnet ${cmd ?? ''}: ${err.message}\nTry \`gnet ${cmd && cmd !== 'help' ? `${cmd} ` : ''}--help\`.`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.err(`gnet: config error: ${err.message}`);
+      return 3;
+    }
+    io.err(`gnet: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`gnet: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,71 @@
+/**
+ * What the manager hands an NF instance so it can join the data path: the shared packet pool, the
+ * instance's two rings and its control block. In embedded mode it travels as `workerData`; the
+ * buffers are SharedArrayBuffers, so nothing is copied.
+ * @module
+ */
+
+/** Marker key in `workerData` that tells `init()` it runs inside a gnet manager. */
+export const ATTACH_KEY = '__gnetNfAttach';
+
+/** The attach record (structured-clone safe). */
+export interface NfAttach {
+  /** The pool's buffer (see `PacketPool.attach`). */
+  poolBuffer: SharedArrayBuffer;
+  /** Manager → NF ring (slot indices to process). */
+  rxRing: { buffer: SharedArrayBuffer; byteOffset: number };
+  /** NF → manager ring (slot indices processed, with action and destination in the pool meta). */
+  txRing: { buffer: SharedArrayBuffer; byteOffset: number };
+  /** Control block: see {@link ControlWord} (Int32Array) and {@link NfCounter} (Float64Array after it). */
+  control: SharedArrayBuffer;
+  serviceId: number;
+  instanceId: number;
+  /** The NF's tag (reference NF name or file name). */
+  tag: string;
+  /** The NF's section of the manager's config (`{"router": {...}}` → the router object), if any. */
+  config: unknown;
+  /** Where the config came from, to report errors as `file:line: field`. */
+  configSource: string;
+  /** The NF's own command-line arguments. */
+  nfArgs: string[];
+  /** Most packets per batch the NF is given. */
+  burst: number;
+}
+
+/** Int32 words at the start of the control block. */
+export const ControlWord = {
+  /** {@link NfState}: written by both sides. */
+  STATE: 0,
+  /** Set to 1 by the manager to ask the NF to stop (SIGINT/SIGTERM in multi-process mode). */
+  STOP: 1,
+  /** Heartbeat: the NF bumps it every loop turn; the manager watches it move. */
+  HEARTBEAT: 2,
+} as const;
+
+/** Lifecycle states of an NF instance. */
+export const NfState = {
+  STARTING: 0,
+  RUNNING: 1,
+  STOPPING: 2,
+  STOPPED: 3,
+  DEAD: 4,
+} as const;
+
+/** Float64 counters after the Int32 words (byte offset {@link COUNTERS_OFFSET}); written by the NF only. */
+export const NfCounter = {
+  /** Packets the NF received. */
+  RX: 0,
+  /** Packets the NF returned to the manager (any action). */
+  TX: 1,
+  /** Batches handled. */
+  BATCHES: 2,
+  /** Packets the NF marked DROP. */
+  DROPPED: 3,
+  /** Exceptions thrown by the handler (its batch is dropped and counted). */
+  HANDLER_ERRORS: 4,
+} as const;
+
+/** Byte offset of the counters in the control block. */
+export const COUNTERS_OFFSET = 64;
+/** Size of the control block. */
+export const CONTROL_BYTES = COUNTERS_OFFSET + 8 * 8;

@@ -1,0 +1,111 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { arpFrame, ipChecksum, readPcap, udpFrame, writePcap, type Frame } from './pcap-util.js';
+
+const cli = join(__dirname, '..', 'dist', 'cli.js');
+const fixtures = join(__dirname, 'fixtures');
+const dir = mkdtempSync(join(tmpdir(), 'gnet-chain-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function gnet(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  const lines = r.stdout.trim().split('\n');
+  return { code: r.status, stderr: r.stderr, summary: r.status === 0 ? JSON.parse(lines[lines.length - 1]) : null };
+}
+
+/** 2000 UDP packets with TTLs 1..64 and an ARP frame every 100. */
+function input(): Frame[] {
+  const frames: Frame[] = [];
+  for (let i = 0; i < 2000; i++) {
+    frames.push({ sec: 1_700_000_000 + (i >> 10), usec: (i * 37) % 1_000_000, bytes: i % 100 === 50 ? arpFrame() : udpFrame(i, 1 + (i % 64), i % 7 === 0 ? 1400 : 18) });
+  }
+  return frames;
+}
+
+describe('gnet run (embedded manager)', () => {
+  it('is a wire without --chain: every frame leaves unchanged, timestamps kept', () => {
+    const frames = input();
+    writePcap(join(dir, 'in.pcap'), frames);
+    const r = gnet(['run', '--in', `pcap:${join(dir, 'in.pcap')}`, '--out', `pcap:${join(dir, 'wire.pcap')}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ rx: 2000, tx: 2000, inFlight: 0 });
+    const out = readPcap(join(dir, 'wire.pcap'));
+    expect(out.length).toBe(2000);
+    for (let i = 0; i < frames.length; i++) {
+      expect(out[i].bytes).toEqual(frames[i].bytes);
+      expect([out[i].sec, out[i].usec]).toEqual([frames[i].sec, frames[i].usec]);
+    }
+  });
+
+  it('runs a chain of two NFs (counter → rewriter) and the output matches byte by byte', () => {
+    const frames = input();
+    writePcap(join(dir, 'in2.pcap'), frames);
+    const counterOut = join(dir, 'counter.json');
+    const r = gnet(
+      ['run', '--chain', `${join(fixtures, 'counter-nf.mjs')},${join(fixtures, 'rewriter-nf.mjs')}`, '--in', `pcap:${join(dir, 'in2.pcap')}`, '--out', `pcap:${join(dir, 'chain.pcap')}`],
+      { GNET_TEST_COUNTER_OUT: counterOut },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // Expected: TTL 1 packets dropped; others rewritten; ARP passes unchanged.
+    const expected: Uint8Array[] = [];
+    for (const f of frames) {
+      const b = new Uint8Array(f.bytes);
+      if (b[12] === 8 && b[13] === 0) {
+        if (b[22] <= 1) continue;
+        b.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
+        b[22]--;
+        b[24] = b[25] = 0;
+        const c = ipChecksum(b, 14, 20);
+        b[24] = c >> 8;
+        b[25] = c & 0xff;
+      }
+      expected.push(b);
+    }
+    const out = readPcap(join(dir, 'chain.pcap'));
+    expect(out.length).toBe(expected.length);
+    for (let i = 0; i < out.length; i++) expect(out[i].bytes).toEqual(expected[i]);
+    const dropped = frames.length - expected.length;
+    expect(r.summary.rx).toBe(2000);
+    expect(r.summary.tx).toBe(expected.length);
+    expect(r.summary.drops.nf).toBe(dropped);
+    expect(r.summary.rx).toBe(r.summary.tx + Object.values(r.summary.drops as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(r.summary.nfs.counter).toMatchObject({ rx: 2000, tx: 2000 });
+    expect(r.summary.nfs.rewriter.rx).toBe(2000);
+    expect(JSON.parse(readFileSync(counterOut, 'utf8')).packets).toBe(2000);
+  });
+
+  it('keeps forwarding when an NF instance dies, and the accounting identity holds', () => {
+    const frames = input();
+    writePcap(join(dir, 'in3.pcap'), frames);
+    const r = gnet(['run', '--chain', join(fixtures, 'crash-nf.mjs'), '--in', `pcap:${join(dir, 'in3.pcap')}`, '--out', `pcap:${join(dir, 'crash.pcap')}`], {
+      GNET_TEST_CRASH_AFTER: '500',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/NF crasher \(1\/0\) exited with code 9/);
+    const drops = Object.values(r.summary.drops as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(r.summary.rx).toBe(2000);
+    expect(r.summary.rx).toBe(r.summary.tx + drops);
+    expect(r.summary.drops.no_instance + (r.summary.drops.nf_dead ?? 0)).toBeGreaterThan(0);
+    expect(readPcap(join(dir, 'crash.pcap')).length).toBe(r.summary.tx);
+  });
+
+  it('rejects bad usage and bad config with exit codes 2 and 3 and clear messages', () => {
+    let r = gnet(['run', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option --bogus/);
+    r = gnet(['run', '--in', 'pcap:/x.pcap', '--out', 'mem', '--chain', 'nope-nf.mjs']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/neither a reference NF/);
+    const cfg = join(dir, 'bad.json');
+    require('node:fs').writeFileSync(cfg, '{\n  "router": [1,\n}');
+    r = gnet(['run', '--in', `pcap:${join(dir, 'in.pcap')}`, '--out', 'mem', '--config', cfg]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/bad\.json:3:1: /);
+    r = gnet(['run', '--in', `pcap:${join(dir, 'missing.pcap')}`, '--out', 'mem']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/missing\.pcap/);
+  });
+});
