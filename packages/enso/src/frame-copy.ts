@@ -24,6 +24,10 @@ export class FrameCopier {
   private srcView: DataView | null = null;
   private srcWordBase = 0;
   private wholeOf: ArrayBufferLike | null = null;
+  private dst: Uint8Array | null = null;
+  private sameMemory = false;
+  private srcBase = 0;
+  private dstBase = 0;
   private whole: Uint8Array | null = null;
 
   /**
@@ -34,21 +38,17 @@ export class FrameCopier {
    * different buffers (one view).
    */
   copy(src: Uint8Array, srcOff: number, dst8: Uint8Array, dst32: Int32Array, dstOff: number, len: number, frames = 1): void {
-    const memory = dst8.buffer;
-    if (src.buffer === memory) {
-      if (memory !== this.wholeOf) {
-        this.wholeOf = memory;
-        this.whole = new Uint8Array(memory);
-      }
-      const s = src.byteOffset + srcOff;
-      (this.whole as Uint8Array).copyWithin(dst8.byteOffset + dstOff, s, s + len);
+    // Reading `.buffer` costs more than copying a small frame, so the pair is classified once.
+    if (src !== this.src || dst8 !== this.dst) this.bindPair(src, dst8);
+    if (this.sameMemory) {
+      const s = this.srcBase + srcOff;
+      (this.whole as Uint8Array).copyWithin(this.dstBase + dstOff, s, s + len);
       return;
     }
     if (frames >= 2 && len >= BULK_COPY_MIN_BYTES) {
       dst8.set(src.subarray(srcOff, srcOff + len), dstOff);
       return;
     }
-    if (src !== this.src) this.bind(src);
     const words = len >>> 2;
     let d = dstOff >>> 2;
     const s32 = this.src32;
@@ -72,8 +72,17 @@ export class FrameCopier {
     for (let i = words << 2; i < len; i++) dst8[dstOff + i] = src[srcOff + i];
   }
 
-  /** Caches word and `DataView` views of a new source buffer. */
-  private bind(src: Uint8Array): void {
+  /** Classifies a new (source, destination) pair and caches the views the copy loops use. */
+  private bindPair(src: Uint8Array, dst8: Uint8Array): void {
+    this.dst = dst8;
+    const memory = dst8.buffer;
+    this.sameMemory = src.buffer === memory;
+    this.srcBase = src.byteOffset;
+    this.dstBase = dst8.byteOffset;
+    if (this.sameMemory && memory !== this.wholeOf) {
+      this.wholeOf = memory;
+      this.whole = new Uint8Array(memory);
+    }
     this.src = src;
     this.srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
     if ((src.byteOffset & 3) === 0) {

@@ -17,7 +17,8 @@ export {
   PktIterator,
 } from './message-batch.js';
 export { SoftNic, type NicOptions, type NicStats, type PortSpec } from './nic.js';
-export { FlitBuffer, flitBufferLayout, type FlitBufferLayout } from './flit-buffer.js';
+export { copyFlitArrays, copyFlits, FlitBuffer, flitBufferLayout, type FlitBufferLayout } from './flit-buffer.js';
+export { DMA_CHUNK_BYTES, DmaChunk, dmaAllocate, dmaRelease, type DmaRegion } from './dma-arena.js';
 export { flitAlign, ipv4ToNumber, nextPkt, numberToIpv4, pktLen, pktRtt } from './helpers.js';
 export {
   DEFAULT_PIPE_SIZE,
@@ -61,3 +62,4 @@ export { PcapWriter, type PcapWriterOptions } from './backends/pcap-writer.js';
 export { createGenBackend, GenBackend, type GenOptions } from './backends/gen.js';
 export { parseGenSpec, type GenSpec, type GenRate, type GenProto, type Ipv4Range, type PortRange, type SizeWeight } from './backends/gen-spec.js';
 export { createAfPacketBackend, type AfPacketBackend, type AfPacketOptions } from './backends/afpacket.js';
+export { createNullBackend, NullBackend } from './backends/null.js';

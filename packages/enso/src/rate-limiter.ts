@@ -1,13 +1,17 @@
 /**
  * The NIC's transmit rate limiter, with Enso's semantics: when enabled with `num / den`, frames
  * from all TX pipes leave at `num / den * maxFlitRate` flits per second (a flit is 64 bytes of the
- * flit-padded frame). Enso's hardware sends bursts of `num` flits every `den` cycles; this token
- * bucket refills continuously and holds at most `max(num, 1)` flits of burst, so bursts are the
- * same size. A frame may leave whenever the bucket is positive and then drives it negative by its
- * size, so frames larger than the burst are never stuck.
+ * flit-padded frame). Enso's hardware sends bursts of `num` flits every `den` cycles without
+ * pause; software only sends when polled, so this token bucket refills continuously and holds up
+ * to `max(num, 100 µs of traffic)` flits: gaps of up to 100 µs between polls cost no rate, and
+ * bursts stay short. A frame may leave whenever the bucket is positive and then drives it negative
+ * by its size, so frames larger than the bucket are never stuck.
  *
  * @module
  */
+
+/** How much traffic (in milliseconds at the set rate) the bucket may hold. */
+const BURST_MS = 0.1;
 
 /** A flit token bucket; refilled from `performance.now()` once per transmit round. */
 export class RateLimiter {
@@ -32,7 +36,7 @@ export class RateLimiter {
     }
     if (num > den) throw new RangeError(`rate num/den must be at most 1, got ${num}/${den}`);
     this.flitsPerMs = ((num / den) * maxFlitRate) / 1000;
-    this.burst = Math.max(num, 1);
+    this.burst = Math.max(num, this.flitsPerMs * BURST_MS);
     this.tokens = this.burst;
     this.lastMs = performance.now();
     this.on = true;

@@ -68,7 +68,7 @@ export class MemBackend implements WireBackend {
     return this.other as MemBackend;
   }
 
-  /** {@inheritDoc WireBackend.exhausted} (this end closed, or the peer closed and all was read) */
+  /** True once this end is closed, or the peer is closed and every frame it sent was read. */
   get exhausted(): boolean {
     return this.closed || (this.peer.closed && this.queue.head === this.queue.recv);
   }
@@ -119,8 +119,10 @@ export class MemBackend implements WireBackend {
   }
 
   /**
-   * {@inheritDoc WireBackend.send}
-   * Frames shorter than 14 or longer than 65535 bytes are counted in `errors` and refused.
+   * Queues one frame in the peer's receive queue (copied before returning), with timestamp
+   * `tsSec`/`tsNsec`, or the current time when `tsSec` is negative. Returns false when the frame was
+   * dropped: queue full or an end closed (`txDropped`), or a length outside 14..65535 or a range
+   * outside `buf` (`errors`).
    */
   send(buf: Uint8Array, offset: number, length: number, tsSec: number, tsNsec: number): boolean {
     const c = this.counters;
@@ -178,10 +180,10 @@ export class MemBackend implements WireBackend {
     return sent;
   }
 
-  /** {@inheritDoc WireBackend.flush} (nothing is buffered: frames are in the peer's queue at once) */
+  /** Does nothing: frames are in the peer's queue as soon as they are sent. */
   flush(): void {}
 
-  /** {@inheritDoc WireBackend.close} Frames still queued for this end are discarded. */
+  /** Closes this end; frames still queued for it are discarded. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start` for now: the smallest real job of the embedded default — load the native core in this
+// `npm run doctor`: checks this machine for gnet — loads the native core in this
 // process, report the GPU (or why there is none) and the kernels the reference NFs ship.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
