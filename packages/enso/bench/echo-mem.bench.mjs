@@ -6,6 +6,7 @@
 // the whole burst went back out; the far end then discards what it got. `mpps`/`gbps` time the
 // echo loop alone (NIC poll + steering + copy into the pipe, the walk, the send and its copy into
 // the far end's queue); `endToEndMpps` also counts the producer's inject and the far end's drain.
+// Each result is the best of a few rounds, to filter out interference from other processes.
 //
 // Peer, in the same run: "memcpy bound", the same bytes the echo moves (two copies of every
 // frame: queue → pipe, pipe → queue) done with Uint8Array.prototype.copyWithin on one buffer of
@@ -16,6 +17,7 @@ import { createMemPair, Device, FlitBuffer, ipv4ToNumber } from '@gnet/enso';
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = QUICK ? 0.6 : 5;
 const WARMUP_SECONDS = QUICK ? 0.2 : 1;
+const ROUNDS = QUICK ? 3 : 5;
 const BURST_BYTES = 256 * 1024;
 const RING = 4 * 1024 * 1024;
 const DST_IP = ipv4ToNumber('10.0.0.1');
@@ -55,11 +57,12 @@ async function echo(size) {
   const count = Math.max(1, Math.floor(BURST_BYTES / ((size + 63) & ~63)));
   const { block, bytes, frameBytes } = buildBurst(size, count);
 
-  let echoMs = 0;
-  let totalMs = 0;
-  let frames = 0;
-  let wireBytes = 0;
+  // Best of several rounds: the fastest round is the one least disturbed by other processes.
+  let best = { mpps: 0, gbps: 0, endToEndMpps: 0, nsPerPkt: 0 };
   const run = (seconds, measure) => {
+    let echoMs = 0;
+    let totalMs = 0;
+    let frames = 0;
     const until = performance.now() + seconds * 1000;
     while (performance.now() < until) {
       const t0 = performance.now();
@@ -82,27 +85,22 @@ async function echo(size) {
       const t2 = performance.now();
       far.discardQueued();
       const t3 = performance.now();
-      if (measure) {
-        echoMs += t2 - t1;
-        totalMs += t3 - t0;
-        frames += count;
-        wireBytes += frameBytes;
-      }
+      echoMs += t2 - t1;
+      totalMs += t3 - t0;
+      frames += count;
+    }
+    const mpps = frames / echoMs / 1000;
+    if (measure && mpps > best.mpps) {
+      best = { mpps, gbps: (frames * size * 8) / echoMs / 1e6, endToEndMpps: frames / totalMs / 1000, nsPerPkt: (echoMs * 1e6) / frames };
     }
   };
   run(WARMUP_SECONDS, false);
-  run(SECONDS, true);
+  for (let r = 0; r < ROUNDS; r++) run(SECONDS / ROUNDS, true);
   const stats = dev.nic.stats();
   if (stats.rxNoPipe + stats.rxPipeFull + stats.txDropped > 0) throw new Error(`echo dropped frames: ${JSON.stringify(stats)}`);
   await dev.close();
   await far.close();
-  return {
-    mpps: frames / echoMs / 1000,
-    gbps: (wireBytes * 8) / echoMs / 1e6,
-    endToEndMpps: frames / totalMs / 1000,
-    nsPerPkt: (echoMs * 1e6) / frames,
-    burst: count,
-  };
+  return { ...best, burst: count };
 }
 
 /** Two copyWithin per burst over a buffer as large as the echo's rings: the copy floor. */
@@ -111,28 +109,28 @@ function memcpyBound(size) {
   const count = Math.max(1, Math.floor(BURST_BYTES / step));
   const bytes = step * count;
   const mem = new Uint8Array(new SharedArrayBuffer(RING * 2));
-  let frames = 0;
-  let ms = 0;
   let a = 0;
   let b = RING;
+  let best = { mpps: 0, gbps: 0, nsPerPkt: 0 };
   const run = (seconds, measure) => {
+    let frames = 0;
+    let ms = 0;
     const until = performance.now() + seconds * 1000;
     while (performance.now() < until) {
       const t0 = performance.now();
       mem.copyWithin(b, a, a + bytes); // queue → pipe
       mem.copyWithin(a, b, b + bytes); // pipe → queue
-      const t1 = performance.now();
+      ms += performance.now() - t0;
+      frames += count;
       a = (a + bytes) % (RING - bytes);
       b = RING + ((b - RING + bytes) % (RING - bytes));
-      if (measure) {
-        ms += t1 - t0;
-        frames += count;
-      }
     }
+    const mpps = frames / ms / 1000;
+    if (measure && mpps > best.mpps) best = { mpps, gbps: (frames * size * 8) / ms / 1e6, nsPerPkt: (ms * 1e6) / frames };
   };
   run(WARMUP_SECONDS / 2, false);
-  run(SECONDS / 2, true);
-  return { mpps: frames / ms / 1000, gbps: (frames * size * 8) / ms / 1e6, nsPerPkt: (ms * 1e6) / frames, burst: count };
+  for (let r = 0; r < ROUNDS; r++) run(SECONDS / 2 / ROUNDS, true);
+  return { ...best, burst: count };
 }
 
 for (const size of [64, 1500]) {
@@ -147,7 +145,7 @@ for (const size of [64, 1500]) {
       latencyUs: null,
       endToEndMpps: +g.endToEndMpps.toFixed(2),
       nsPerPkt: +g.nsPerPkt.toFixed(1),
-      notes: `RxTxPipe peekPkts/confirmBytes/sendAndFree, bound UDP flow, bursts of ${g.burst}`,
+      notes: `RxTxPipe peekPkts/confirmBytes/sendAndFree, bound UDP flow, bursts of ${g.burst}, best of ${ROUNDS} rounds`,
     })}`,
   );
   const m = memcpyBound(size);
@@ -160,7 +158,7 @@ for (const size of [64, 1500]) {
       gbps: +m.gbps.toFixed(2),
       latencyUs: null,
       nsPerPkt: +m.nsPerPkt.toFixed(1),
-      notes: `2 x copyWithin of each ${m.burst}-frame burst, same footprint, no per-packet work`,
+      notes: `2 x copyWithin of each ${m.burst}-frame burst, same footprint, no per-packet work, best of ${ROUNDS} rounds`,
     })}`,
   );
 }

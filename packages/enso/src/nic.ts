@@ -160,20 +160,6 @@ export class SoftNic implements FlitSink {
   private cacheProto = 0;
   private cachePipe = -1;
 
-  // The run of consecutive frames bound for one ring, copied in one go (pushFlits).
-  private runRing: RxRing | null = null;
-  private runSrc = 0;
-  private runDst = 0;
-  private runLen = 0;
-  private runFrames = 0;
-  private runBytes = 0;
-
-  // The source arrays of the run being collected by pushFlits.
-  private runBuf: Uint8Array | null = null;
-  private runLens: Uint16Array | null = null;
-  private runTsSec: Uint32Array | null = null;
-  private runTsNsec: Uint32Array | null = null;
-
   // DataView of the last buffer a port delivered frames from (ports reuse their buffers).
   private viewBuf: Uint8Array | null = null;
   private view: DataView | null = null;
@@ -498,7 +484,7 @@ export class SoftNic implements FlitSink {
   /** {@inheritDoc FrameSink.push} */
   push(buf: Uint8Array, offset: number, length: number, tsSec: number, tsNsec: number): boolean {
     const view = this.viewOf(buf);
-    if (offset < 0 || offset + length > buf.length) {
+    if (offset < 0 || offset + length > buf.length || length > MAX_FRAME_LENGTH) {
       this.counters.rxInvalid++;
       return false;
     }
@@ -537,64 +523,95 @@ export class SoftNic implements FlitSink {
     const budget = this.rxBurstBytes;
     const view = this.viewOf(buf);
     const rings = this.rings;
-    this.runBuf = buf;
-    this.runLens = lens;
-    this.runTsSec = tsSec;
-    this.runTsNsec = tsNsec;
     let o = offset;
     let frames = 0;
     let frameBytes = 0;
+    // The run of consecutive frames bound for one ring, contiguous on both sides: one copy.
+    let run: RxRing | null = null;
+    let runSrc = 0;
+    let runDst = 0;
+    let runLen = 0;
+    let runFrames = 0;
+    let runBytes = 0;
     while (o < end) {
       const len = lens[o >>> FLIT_SHIFT];
       const need = (len + 63) & ~63;
-      if (len < MIN_FRAME_LENGTH) {
-        // A broken block entry: skip it so the port makes progress, and count it.
-        this.flushRun();
-        this.counters.rxInvalid++;
-        o += need > 0 ? need : 64;
-        frames++;
-        continue;
-      }
       if (o + need > end || (frames > 0 && o - offset >= budget)) break;
       frames++;
-      frameBytes += len;
-      const id = this.steer(view, o, len);
-      if (id < 0) {
-        this.flushRun();
-        o += need;
-        continue;
-      }
-      const ring = rings[id] as RxRing;
-      const dst = ring.reserve(need);
+      const id = len < MIN_FRAME_LENGTH ? this.badBlockEntry() : this.steer(view, o, len);
+      const ring = id >= 0 ? (rings[id] as RxRing) : null;
+      const dst = ring !== null ? ring.reserve(need) : -1;
       if (dst < 0) {
-        this.flushRun();
-        ring.drops++;
-        this.counters.rxPipeFull++;
-        o += need;
+        // Dropped (counted): the run cannot continue past a gap in the source.
+        if (ring !== null) this.pipeFull(ring);
+        if (run !== null) this.deliverRun(buf, lens, tsSec, tsNsec, run, runSrc, runDst, runLen, runFrames, runBytes);
+        run = null;
+        o += need > 0 ? need : 64;
         continue;
       }
-      if (ring !== this.runRing || dst !== this.runDst + this.runLen) {
-        this.flushRun();
-        this.runRing = ring;
-        this.runSrc = o;
-        this.runDst = dst;
+      if (ring !== run || dst !== runDst + runLen) {
+        if (run !== null) this.deliverRun(buf, lens, tsSec, tsNsec, run, runSrc, runDst, runLen, runFrames, runBytes);
+        run = ring;
+        runSrc = o;
+        runDst = dst;
+        runLen = 0;
+        runFrames = 0;
+        runBytes = 0;
       }
-      this.runLen += need;
-      this.runFrames++;
-      this.runBytes += len;
+      runLen += need;
+      runFrames++;
+      runBytes += len;
+      frameBytes += len;
       o += need;
     }
-    this.flushRun();
+    if (run !== null) this.deliverRun(buf, lens, tsSec, tsNsec, run, runSrc, runDst, runLen, runFrames, runBytes);
     this.lastFrames = frames;
     this.lastFrameBytes = frameBytes;
     return o - offset;
   }
 
+  /** Counts a block entry shorter than an Ethernet header; it is skipped so the port progresses. */
+  private badBlockEntry(): number {
+    this.counters.rxInvalid++;
+    return -1;
+  }
+
+  /** Counts a frame dropped because its pipe was full. */
+  private pipeFull(ring: RxRing): void {
+    ring.drops++;
+    this.counters.rxPipeFull++;
+  }
+
   /**
    * Picks the RX pipe for the frame at `[off, off + len)` of `view`: flow table, else a fallback
    * pipe. Returns the pipe id, or -1 when the frame was dropped (counted).
+   *
+   * Kept small so it inlines into the receive loops: an option-less, unfragmented IPv4 UDP or TCP
+   * packet of the flow the previous packet belonged to skips classification, its key compared
+   * exactly as `classify` would build it; everything else goes through {@link classifyAndSteer}.
    */
   private steer(view: DataView, off: number, len: number): number {
+    if (len >= 48 && this.cacheVersion === this.flowVersion && this.cachePipe >= 0) {
+      const ethVerIhl = view.getInt32(off + 12) >> 8; // EtherType, version, IHL
+      const fragProto = view.getInt32(off + 20) & 0x1fff00ff; // fragment offset, protocol
+      if (ethVerIhl === 0x080045 && fragProto === this.cacheProto && view.getInt32(off + 30) === this.cacheDst) {
+        const ports = view.getInt32(off + 34);
+        if (fragProto === 17 && ports << 16 === this.cachePorts) return this.cachePipe;
+        if (
+          fragProto === 6 &&
+          (view.getUint8(off + 47) & 0x02) === 0 &&
+          ((ports << 16) | (ports >>> 16)) === this.cachePorts &&
+          view.getInt32(off + 26) === this.cacheSrc
+        ) {
+          return this.cachePipe;
+        }
+      }
+    }
+    return this.classifyAndSteer(view, off, len);
+  }
+
+  /** The full path of {@link steer}: validate, classify, look up (caching the result), fall back. */
+  private classifyAndSteer(view: DataView, off: number, len: number): number {
     if (len < MIN_FRAME_LENGTH || len > MAX_FRAME_LENGTH) {
       this.counters.rxInvalid++;
       return -1;
@@ -631,40 +648,45 @@ export class SoftNic implements FlitSink {
     return this.fallbackIds[pick];
   }
 
-  /** Copies the pending run (bytes and side entries) into its ring, stamps RTTs, notifies the pipe. */
-  private flushRun(): void {
-    const ring = this.runRing;
-    if (ring === null) return;
-    const buf = this.runBuf as Uint8Array;
-    if (this.runFrames === 1 && buf.buffer !== ring.chunk.shared) {
+  /**
+   * Copies a run of `frames` frames (`bytes` long in all, `len` bytes of flits) from `buf` at
+   * `src` into `ring` at `dst`, with their side entries; stamps RTTs; notifies the pipe.
+   */
+  private deliverRun(
+    buf: Uint8Array,
+    lens: Uint16Array,
+    tsSec: Uint32Array,
+    tsNsec: Uint32Array,
+    ring: RxRing,
+    src: number,
+    dst: number,
+    len: number,
+    frames: number,
+    bytes: number,
+  ): void {
+    if (frames === 1 && buf.buffer !== ring.chunk.shared) {
       // One frame from memory outside the arena: copy it without making views.
-      const sf = this.runSrc >>> FLIT_SHIFT;
-      const df = this.runDst >>> FLIT_SHIFT;
-      const len = (this.runLens as Uint16Array)[sf];
-      this.copier.copy(buf, this.runSrc, ring.data, ring.data32, this.runDst, len);
-      ring.lens[df] = len;
-      ring.tsSec[df] = (this.runTsSec as Uint32Array)[sf];
-      ring.tsNsec[df] = (this.runTsNsec as Uint32Array)[sf];
+      const sf = src >>> FLIT_SHIFT;
+      const df = dst >>> FLIT_SHIFT;
+      this.copier.copy(buf, src, ring.data, ring.data32, dst, lens[sf]);
+      ring.lens[df] = lens[sf];
+      ring.tsSec[df] = tsSec[sf];
+      ring.tsNsec[df] = tsNsec[sf];
     } else {
-      copyFlitArrays(buf, this.runLens as Uint16Array, this.runTsSec as Uint32Array, this.runTsNsec as Uint32Array, this.runSrc, ring, this.runDst, this.runLen);
+      copyFlitArrays(buf, lens, tsSec, tsNsec, src, ring, dst, len);
     }
     if (this.rttOffset >= 0) {
-      const end = this.runDst + this.runLen;
-      for (let o = this.runDst; o < end; ) {
-        const len = ring.lens[o >>> FLIT_SHIFT];
-        this.stampRtt(ring.data, o, len);
-        o += (len + 63) & ~63;
+      for (let o = dst, end = dst + len; o < end; ) {
+        const n = ring.lens[o >>> FLIT_SHIFT];
+        this.stampRtt(ring.data, o, n);
+        o += (n + 63) & ~63;
       }
     }
-    ring.frames += this.runFrames;
-    ring.bytes += this.runBytes;
-    this.counters.rxFrames += this.runFrames;
-    this.counters.rxBytes += this.runBytes;
+    ring.frames += frames;
+    ring.bytes += bytes;
+    this.counters.rxFrames += frames;
+    this.counters.rxBytes += bytes;
     notifyArrival(ring);
-    this.runRing = null;
-    this.runLen = 0;
-    this.runFrames = 0;
-    this.runBytes = 0;
   }
 
   /** A `DataView` of `buf`, made when a port hands over a buffer other than the last one. */

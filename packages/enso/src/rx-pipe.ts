@@ -163,10 +163,14 @@ export class RxPipe {
 
   /**
    * Enso's `RecvMessages<T>`: a batch of messages framed by `kind` (at most `maxMessages` when not
-   * -1) over the contiguous ready bytes. `kind.consume` decides whether walking confirms.
+   * -1) over the contiguous ready bytes. `kind.consume` decides whether walking confirms. Throws a
+   * `RangeError` when `maxMessages` is neither -1 nor a non-negative integer.
    */
   recvMessages(kind: MessageKind, maxMessages = -1): MessageBatch {
     if (!this.open) pipeClosed('RxPipe');
+    if (!Number.isInteger(maxMessages) || maxMessages < -1) {
+      throw new RangeError(`maxMessages must be -1 (no limit) or a count >= 0, got ${maxMessages}`);
+    }
     this.host.poll();
     const ring = this.ring;
     const builtin = kind === PktIterator || kind === PeekPktIterator;

@@ -169,6 +169,8 @@ describe('MessageBatch', () => {
     expect(b.processedBytes).toBe(128);
     expect(walk(p.peekPkts())).toHaveLength(3);
     expect(walk(p.peekPkts(0))).toHaveLength(0);
+    expect(() => p.peekPkts(1.5)).toThrow(RangeError);
+    expect(() => p.recvPkts(-2)).toThrow(/maxMessages/);
     p.confirmBytes(b.processedBytes);
     expect(walk(p.peekPkts())).toHaveLength(1);
     await dev.close();

@@ -66,6 +66,58 @@ describe('steering through the flow table', () => {
   });
 });
 
+describe('the one-flow cache', () => {
+  it('steers interleaved flows each by its own key', async () => {
+    const { dev, wire } = await rig({ pipeSize: 65536 }, 1 << 18);
+    const udpA = dev.allocateRxPipe();
+    const udpB = dev.allocateRxPipe();
+    const tcpConn = dev.allocateRxPipe();
+    const listener = dev.allocateRxPipe();
+    const fb = dev.allocateRxPipe(true);
+    udpA.bind(5000, 0, DST, 0, 17);
+    udpB.bind(5001, 0, DST, 0, 17);
+    tcpConn.bind(80, 40000, DST, ipv4ToNumber('10.0.1.1'), 6);
+    listener.bind(80, 0, DST, 0, 6);
+    const seq = [
+      ipv4Frame({ dport: 5000 }),
+      ipv4Frame({ dport: 5000, src: '9.9.9.9' }), // same UDP key
+      ipv4Frame({ dport: 5001 }),
+      ipv4Frame({ dport: 5000, protocol: 6, tcpFlags: 0x10 }), // TCP, not UDP: other key
+      ipv4Frame({ protocol: 6, tcpFlags: 0x10, sport: 40000, dport: 80 }),
+      ipv4Frame({ protocol: 6, tcpFlags: 0x10, sport: 40000, dport: 80, src: '10.0.1.2' }), // other source
+      ipv4Frame({ protocol: 6, tcpFlags: 0x10, sport: 40001, dport: 80 }), // other source port
+      ipv4Frame({ protocol: 6, tcpFlags: 0x02, sport: 40000, dport: 80 }), // SYN of the same tuple
+      ipv4Frame({ protocol: 6, tcpFlags: 0x10, sport: 40000, dport: 80 }),
+      ipv4Frame({ dport: 5000, fragOffset: 8 }), // non-first fragment: no ports
+      ipv4Frame({ dport: 5000, dst: '10.0.0.2' }),
+    ];
+    seq.forEach((f, i) => (f[f.length - 1] = i));
+    inject(wire, ...seq);
+    const tags = (p: { peekPkts(): { buf: Uint8Array; first(): number; next(): number; length(o: number): number } }): number[] => {
+      const b = p.peekPkts();
+      return walk(b).map(([o, len]) => b.buf[o + len - 1]);
+    };
+    expect(tags(udpA)).toEqual([0, 1]);
+    expect(tags(udpB)).toEqual([2]);
+    expect(tags(tcpConn)).toEqual([4, 8]);
+    expect(tags(listener)).toEqual([7]);
+    expect(tags(fb)).toEqual([3, 5, 6, 9, 10]);
+    await dev.close();
+  });
+
+  it('sees a new bind at once', async () => {
+    const { dev, wire } = await rig();
+    const fb = dev.allocateRxPipe(true);
+    const p = dev.allocateRxPipe();
+    inject(wire, ipv4Frame());
+    walk(fb.recvPkts());
+    p.bind(5000, 0, DST, 0, 17);
+    inject(wire, ipv4Frame());
+    expect(walk(p.peekPkts())).toHaveLength(1);
+    await dev.close();
+  });
+});
+
 describe('fallback pipes', () => {
   it('hash: a flow always lands on the same fallback pipe, and flows spread over all of them', async () => {
     const { dev, wire } = await rig({ pipeSize: 65536 }, 1 << 18);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NO_TIMESTAMP } from '../src/constants.js';
+import { FlitBuffer } from '../src/flit-buffer.js';
 import { pktRtt } from '../src/helpers.js';
 import { arpFrame, ipv4Frame, ipv6Frame, seededBytes } from './frames.js';
 import { collect, inject, rig, walk } from './harness.js';
@@ -112,6 +113,27 @@ describe('TxPipe', () => {
     const got = collect(wire);
     expect(got.map((g) => g.bytes.length)).toEqual([60, 333]);
     expect(got[0]).toMatchObject({ bytes: arp, tsSec: 1_500_000_000, tsNsec: 42 });
+    await dev.close();
+  });
+
+  it('copyFrom sends a prepared block of frames (a generator)', async () => {
+    const { dev, wire } = await rig();
+    const tx = dev.allocateTxPipe();
+    const block = new FlitBuffer(256);
+    block.data.set(ipv4Frame({ size: 100, tag: 1 }), 0);
+    block.lens[0] = 100;
+    block.tsSec[0] = NO_TIMESTAMP;
+    block.data.set(arpFrame(2), 128);
+    block.lens[2] = 60;
+    block.tsSec[2] = 77;
+    for (let i = 0; i < 3; i++) {
+      expect(tx.copyFrom(block, 0, 192, tx.allocateBuf(192))).toBe(192);
+      tx.sendAndFree(192);
+    }
+    const got = collect(wire);
+    expect(got.map((g) => g.bytes.length)).toEqual([100, 60, 100, 60, 100, 60]);
+    expect(got[1].tsSec).toBe(77);
+    expect(() => tx.copyFrom(block, 64, 256)).toThrow(/outside the source/);
     await dev.close();
   });
 

@@ -3,7 +3,8 @@
  *
  * It holds what TypeScript cannot do by itself: the GPU proxy (CUDA driver API opened at run time,
  * so the addon loads without a GPU), helpers for the kernels that NFs ship as PTX, and live packet I/O
- * on Linux interfaces ({@link AfPacketSocket}: AF_PACKET rings with fanout).
+ * on Linux interfaces ({@link AfPacketSocket}: AF_PACKET rings with fanout), and POSIX shared memory
+ * regions for the multi-process manager ({@link createSharedRegion}, {@link openSharedRegion}).
  *
  * @packageDocumentation
  */
@@ -22,6 +23,16 @@ export {
 export type { PtxFreshness } from './kernels.js';
 export { AfPacketSocket, AfPacketError } from './afpacket.js';
 export type { AfPacketSocketOptions, AfPacketStats, FanoutMode } from './afpacket.js';
+export {
+  createSharedRegion,
+  openSharedRegion,
+  unlinkSharedRegion,
+  sharedRegionPath,
+  probeSharedMemory,
+  SharedRegionError,
+  SHARED_REGION_MAX_BYTES,
+} from './shm.js';
+export type { SharedMemorySupport } from './shm.js';
 
 import { loadNative, type GpuInfo } from './loader.js';
 

@@ -174,7 +174,7 @@ describe('ring layout and validation', () => {
     const buf = new SharedArrayBuffer(4096);
     expect(() => SpscRing.createAt(buf, 32, 16)).toThrow(/multiple of 64, got 32/);
     expect(() => SpscRing.createAt(buf, 0, 1024)).toThrow(/4608 bytes at byte 0 does not fit in a buffer of 4096/);
-    expect(() => SpscRing.createAt(new ArrayBuffer(4096) as unknown as SharedArrayBuffer, 0, 16)).toThrow(TypeError);
+    expect(() => SpscRing.createAt(new Uint8Array(4096) as unknown as SharedArrayBuffer, 0, 16)).toThrow(TypeError);
   });
 
   it('refuses to attach to something that is not the right ring', () => {

@@ -42,6 +42,8 @@ export class MemBackend implements WireBackend {
   private readonly clock: WallClock = { sec: 0, nsec: 0 };
   private readonly counters: WireStats = emptyWireStats();
   private other: MemBackend | null = null;
+  /** Frames in `queue` (the sender adds, this end's polls subtract). */
+  private queued = 0;
   private closed = false;
 
   private constructor(spec: string, queueBytes: number) {
@@ -75,13 +77,7 @@ export class MemBackend implements WireBackend {
 
   /** Frames waiting in this end's receive queue. */
   get queuedFrames(): number {
-    let n = 0;
-    const q = this.queue;
-    for (let o = q.recv; o !== q.head; n++) {
-      o += (q.lens[o >>> FLIT_SHIFT] + 63) & ~63;
-      if (o >= q.wrapAt) o = 0;
-    }
-    return n;
+    return this.queued;
   }
 
   /** {@inheritDoc WireBackend.poll} */
@@ -98,6 +94,7 @@ export class MemBackend implements WireBackend {
       q.advanceRecv(need);
       q.advanceFree(need);
       this.counters.rxPackets++;
+      this.queued--;
       this.counters.rxBytes += len;
       n++;
     }
@@ -114,6 +111,7 @@ export class MemBackend implements WireBackend {
     q.advanceRecv(taken);
     q.advanceFree(taken);
     this.counters.rxPackets += sink.lastFrames;
+    this.queued -= sink.lastFrames;
     this.counters.rxBytes += sink.lastFrameBytes;
     return sink.lastFrames;
   }
@@ -148,6 +146,7 @@ export class MemBackend implements WireBackend {
     q.tsSec[fi] = tsSec;
     q.tsNsec[fi] = tsNsec;
     c.txPackets++;
+    this.peer.queued++;
     c.txBytes += length;
     return true;
   }
@@ -165,6 +164,7 @@ export class MemBackend implements WireBackend {
       // The whole block fits contiguously: bytes and side entries move in one copy each.
       copyFlits(src, offset, q, dst, nbBytes);
       c.txPackets += nbFrames;
+      this.peer.queued += nbFrames;
       c.txBytes += frameBytes;
       return nbFrames;
     }
@@ -209,6 +209,7 @@ export class MemBackend implements WireBackend {
     q.advanceRecv(q.unreceived());
     q.advanceFree(q.distance(q.free, q.recv));
     this.counters.rxDropped += n;
+    this.queued = 0;
     return n;
   }
 }

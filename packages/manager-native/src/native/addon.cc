@@ -4,6 +4,7 @@
 
 #include "afpacket.h"
 #include "cuda_driver.h"
+#include "shm.h"
 
 namespace gnet {
 
@@ -14,6 +15,9 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceMethod("gpuInfo", &NativeAddon::GpuInfo),
                              InstanceValue("abiVersion", Napi::Number::New(env, 1), napi_enumerable),
                              InstanceValue("AfPacketSocket", AfPacketSocketWrap::Define(env), napi_enumerable),
+                             InstanceValue("shmCreate", Napi::Function::New(env, shm::Create), napi_enumerable),
+                             InstanceValue("shmOpen", Napi::Function::New(env, shm::Open), napi_enumerable),
+                             InstanceValue("shmUnlink", Napi::Function::New(env, shm::Unlink), napi_enumerable),
                          });
   }
 

@@ -1,7 +1,8 @@
 /**
  * The NF side of gnet (onvm_nflib's `onvm_nflib_init` / `run` / `stop`): an NF script calls
- * {@link init}, then {@link run} with a batch handler; the same script runs as a worker_thread of
- * `gnet run` (embedded mode).
+ * {@link init}, then {@link run} with a batch handler. The same script runs as a worker_thread of
+ * `gnet run` (embedded mode) or as its own process joined to a `gnet manager` (multi-process mode:
+ * `node my-nf.mjs -r 1 -m NAME`, or `GNET_MANAGER=NAME`).
  *
  * ```ts
  * import { init, run, Action } from '@gnet/nflib';
@@ -11,12 +12,17 @@
  * ```
  * @module
  */
+import { basename, extname } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PacketPool } from '../pool/index.js';
 import { IdleBackoff, SpscRing } from '../ring/index.js';
 import { ATTACH_KEY, COUNTERS_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
 import { parseNfArgs, type NfArgs } from './args.js';
 import { PacketBatch } from './batch.js';
+import { joinManager } from './join.js';
+import type { NfLink, NfMessage } from './link.js';
+
+export type { NfMessage } from './link.js';
 
 /** Options of {@link init}, overriding what the command line says. */
 export interface NfOptions {
@@ -28,14 +34,6 @@ export interface NfOptions {
   argv?: string[];
 }
 
-/** A message between NFs (`sendMsgToNf`), delivered to the receiver's message callback. */
-export interface NfMessage {
-  /** Sender's service id. */
-  from: number;
-  /** Anything structured-clone can carry. */
-  body: unknown;
-}
-
 /** The handle an NF gets from {@link init}. */
 export interface NfContext {
   /** The NF's name. */
@@ -44,6 +42,8 @@ export interface NfContext {
   readonly serviceId: number;
   /** Instance id (assigned by the manager). */
   readonly instanceId: number;
+  /** `embedded` (a worker_thread of `gnet run`) or `multi-process` (a process joined to `gnet manager`). */
+  readonly mode: 'embedded' | 'multi-process';
   /** The NF's section of the manager config (`undefined` when none). */
   readonly config: unknown;
   /** The config file, for error messages. */
@@ -54,9 +54,12 @@ export interface NfContext {
   readonly pool: PacketPool;
   /** Called once before the first batch. */
   onSetup?: (ctx: NfContext) => void | Promise<void>;
-  /** Called with each message sent to this NF. */
+  /** Called with each message sent to this NF (between batches). */
   onMessage?: (msg: NfMessage, ctx: NfContext) => void;
-  /** Asks the manager to deliver `body` to every instance of service `serviceId`. */
+  /**
+   * Asks the manager to deliver `body` to every instance of service `serviceId`.
+   * @throws Error in multi-process mode when the NF's outbox is full or the message too large.
+   */
   sendMsgToNf(serviceId: number, body: unknown): void;
   /** Packets handled so far. */
   readonly packets: number;
@@ -71,121 +74,201 @@ class Context implements NfContext {
   readonly tag: string;
   readonly serviceId: number;
   readonly instanceId: number;
+  readonly mode: 'embedded' | 'multi-process';
   readonly config: unknown;
   readonly configSource: string;
   readonly args: NfArgs;
   readonly pool: PacketPool;
   onSetup?: (ctx: NfContext) => void | Promise<void>;
   onMessage?: (msg: NfMessage, ctx: NfContext) => void;
-  readonly rx: SpscRing;
-  readonly tx: SpscRing;
-  readonly ctl: Int32Array;
-  readonly counters: Float64Array;
-  readonly burst: number;
+  readonly link: NfLink;
   packets = 0;
+  /** True while {@link run}'s loop runs (a signal then stops the loop instead of the process). */
+  looping = false;
+  /** Removes the signal handlers installed for multi-process mode. */
+  detachSignals: () => void = () => undefined;
 
-  constructor(a: NfAttach, args: NfArgs, tag: string) {
-    this.tag = tag;
-    this.serviceId = a.serviceId;
-    this.instanceId = a.instanceId;
-    this.config = a.config;
-    this.configSource = a.configSource;
+  constructor(link: NfLink, args: NfArgs) {
+    this.link = link;
+    this.tag = link.tag;
+    this.serviceId = link.serviceId;
+    this.instanceId = link.instanceId;
+    this.mode = link.mode;
+    this.config = link.config;
+    this.configSource = link.configSource;
     this.args = args;
-    this.pool = PacketPool.attach(a.poolBuffer);
-    this.rx = SpscRing.attach(a.rxRing.buffer, a.rxRing.byteOffset);
-    this.tx = SpscRing.attach(a.txRing.buffer, a.txRing.byteOffset);
-    this.ctl = new Int32Array(a.control, 0, COUNTERS_OFFSET / 4);
-    this.counters = new Float64Array(a.control, COUNTERS_OFFSET, 8);
-    this.burst = a.burst;
+    this.pool = link.pool;
   }
 
   get stopping(): boolean {
-    return Atomics.load(this.ctl, ControlWord.STOP) !== 0;
+    return Atomics.load(this.link.ctl, ControlWord.STOP) !== 0;
   }
 
   sendMsgToNf(serviceId: number, body: unknown): void {
-    parentPort?.postMessage({ type: 'gnet:msg', to: serviceId, from: this.serviceId, body });
+    this.link.send(this.serviceId, serviceId, body);
   }
+
+  /** Hands a message to the NF's callback. */
+  readonly deliver = (msg: NfMessage): void => {
+    this.onMessage?.(msg, this);
+  };
+}
+
+/** Embedded mode: everything comes in the attach record; messages go through the worker port. */
+function workerLink(a: NfAttach, tag: string): NfLink {
+  return {
+    mode: 'embedded',
+    pool: PacketPool.attach(a.poolBuffer),
+    rx: SpscRing.attach(a.rxRing.buffer, a.rxRing.byteOffset),
+    tx: SpscRing.attach(a.txRing.buffer, a.txRing.byteOffset),
+    ctl: new Int32Array(a.control, 0, COUNTERS_OFFSET / 4),
+    counters: new Float64Array(a.control, COUNTERS_OFFSET, 8),
+    burst: a.burst,
+    serviceId: a.serviceId,
+    instanceId: a.instanceId,
+    tag,
+    config: a.config,
+    configSource: a.configSource,
+    send: (from, to, body) => parentPort?.postMessage({ type: 'gnet:msg', to, from, body }),
+    // Messages arrive as worker events; the manager thread outlives its workers.
+    poll: () => null,
+    leave: () => undefined,
+  };
+}
+
+/** The script's name without extension: the default tag of an NF process. */
+function scriptTag(): string {
+  const script = process.argv[1];
+  return script ? basename(script, extname(script)) : 'nf';
 }
 
 /**
- * Joins the manager that started this NF (onvm_nflib_init). In embedded mode the manager passes the
- * attach record in `workerData`; run standalone, the NF has no manager to join.
- * @throws Error that says how to start the NF when there is no manager.
+ * Joins a manager (onvm_nflib_init). In a worker_thread started by `gnet run`, the manager passes
+ * the attach record in `workerData`. Run as a process, the NF joins the `gnet manager` named by
+ * `-m NAME` or `GNET_MANAGER`, blocking until the manager accepts it; SIGINT and SIGTERM then stop
+ * it cleanly (its loop ends, its packets are returned and its slot released).
+ * @throws Error that says how to start the NF when there is no manager to join, or why the manager refused it.
  */
 export function init(options: NfOptions = {}): NfContext {
   const attach = (workerData as Record<string, unknown> | null)?.[ATTACH_KEY] as NfAttach | undefined;
   const args = parseNfArgs(options.argv ?? attach?.nfArgs ?? process.argv.slice(2));
-  if (!attach || isMainThread) {
+  if (options.serviceId !== undefined) args.serviceId = options.serviceId;
+  if (attach && !isMainThread) {
+    const ctx = new Context(workerLink(attach, options.tag ?? attach.tag), args);
+    parentPort?.postMessage({ type: 'gnet:hello', tag: ctx.tag });
+    Atomics.store(ctx.link.ctl, ControlWord.STATE, NfState.RUNNING);
+    parentPort?.on('message', (m: { type?: string; from?: number; body?: unknown }) => {
+      if (m?.type === 'gnet:msg') ctx.deliver({ from: m.from ?? 0, body: m.body });
+    });
+    return ctx;
+  }
+  if (!args.manager) {
     throw new Error(
-      'gnet: this NF has no manager to join. Run it through the manager: `gnet run --chain <this file> --in <port> --out <port>`.',
+      'gnet: this NF has no manager to join. Run it through the embedded manager: `gnet run --chain <this file> --in <port> --out <port>`, ' +
+        'or join a running `gnet manager --name NAME ...`: `node <this file> -r <service id> -m NAME` (or set GNET_MANAGER=NAME).',
     );
   }
-  const ctx = new Context(attach, args, options.tag ?? attach.tag);
-  parentPort?.postMessage({ type: 'gnet:hello', tag: ctx.tag });
-  Atomics.store(ctx.ctl, ControlWord.STATE, NfState.RUNNING);
-  parentPort?.on('message', (m: { type?: string; from?: number; body?: unknown }) => {
-    if (m?.type === 'gnet:msg' && ctx.onMessage) ctx.onMessage({ from: m.from ?? 0, body: m.body }, ctx);
-  });
+  const ctx = new Context(joinManager(args.manager, args, options.tag ?? scriptTag()), args);
+  ctx.detachSignals = handleSignals(ctx);
   return ctx;
+}
+
+/** Multi-process mode: SIGINT/SIGTERM end the loop (or, outside it, leave and exit at once). */
+function handleSignals(ctx: Context): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (ctx.looping && !ctx.stopping) {
+      stop(ctx);
+      return;
+    }
+    ctx.link.leave();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  // An NF that exits without finishing run() (an exception, process.exit) still hands its slot back.
+  const onExit = () => ctx.link.leave();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', onExit);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+  };
 }
 
 /**
  * Runs the NF's packet loop until the manager stops it, {@link stop} is called, or `-l`/`-t` limits
  * are reached (onvm_nflib_run). Each turn takes up to `burst` packets from the NF's ring, calls
  * `handler` once for the batch, and returns the packets with their actions. A handler that throws
- * has its batch dropped and counted; the loop goes on. Idle, it sleeps on the ring's doorbell; it
- * yields to the event loop every few milliseconds so messages and timers still run.
+ * has its batch dropped and counted; the loop goes on. Idle, it sleeps on the ring (on its doorbell
+ * in embedded mode, sleep-polling in multi-process mode); it yields to the event loop every few
+ * milliseconds so messages and timers still run. In multi-process mode it ends by itself when the
+ * manager is gone, and then gives its slot back.
  */
 export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> {
   const c = ctx as Context;
   if (c.onSetup) await c.onSetup(c);
-  const batch = new PacketBatch(c.pool, c.burst);
+  const link = c.link;
+  const { rx, tx, ctl, counters, pool, burst } = link;
+  const batch = new PacketBatch(pool, burst);
   const idle = new IdleBackoff({ spins: 64, maxSleepMs: 2 });
-  const { rx, tx, ctl, counters, pool } = c;
   const limit = c.args.packetLimit;
   const deadline = c.args.timeToLive > 0 ? Date.now() + c.args.timeToLive * 1000 : Infinity;
   let lastYield = Date.now();
-  while (Atomics.load(ctl, ControlWord.STOP) === 0) {
-    const n = rx.dequeueBurst(batch.slots, c.burst);
-    Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
-    if (n > 0) {
-      idle.reset();
-      batch.gather(pool, n);
-      counters[NfCounter.RX] += n;
-      try {
-        handler(batch, c);
-      } catch (err) {
-        counters[NfCounter.HANDLER_ERRORS]++;
-        batch.setAll(0);
-        if (counters[NfCounter.HANDLER_ERRORS] <= 3) console.error(`gnet: NF ${c.tag} handler threw (batch dropped): ${(err as Error).stack ?? err}`);
+  let gone: string | null = null;
+  Atomics.store(ctl, ControlWord.STATE, NfState.RUNNING);
+  c.looping = true;
+  try {
+    while (Atomics.load(ctl, ControlWord.STOP) === 0) {
+      const n = rx.dequeueBurst(batch.slots, burst);
+      Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
+      if (n > 0) {
+        idle.reset();
+        batch.gather(pool, n);
+        counters[NfCounter.RX] += n;
+        try {
+          handler(batch, c);
+        } catch (err) {
+          counters[NfCounter.HANDLER_ERRORS]++;
+          batch.setAll(0);
+          if (counters[NfCounter.HANDLER_ERRORS] <= 3) console.error(`gnet: NF ${c.tag} handler threw (batch dropped): ${(err as Error).stack ?? err}`);
+        }
+        counters[NfCounter.DROPPED] += batch.scatter(pool);
+        counters[NfCounter.BATCHES]++;
+        // The manager drains this ring as fast as it fills; a full ring means it stalled: wait for room.
+        let sent = 0;
+        while (sent < n) {
+          sent += tx.enqueueBurst(sent === 0 ? batch.slots : batch.slots.subarray(sent), n - sent);
+          if (sent < n) {
+            await new Promise((r) => setTimeout(r, 0));
+            if ((gone = link.poll(c.deliver)) !== null) break;
+          }
+        }
+        if (gone !== null) break;
+        counters[NfCounter.TX] += n;
+        c.packets += n;
+        if (limit > 0 && c.packets >= limit) break;
+      } else if (rx.closed) break;
+      else idle.idle(rx);
+      const now = Date.now();
+      if (now - lastYield >= 5) {
+        lastYield = now;
+        if (now >= deadline) break;
+        if ((gone = link.poll(c.deliver)) !== null) break;
+        await new Promise((r) => setImmediate(r));
       }
-      counters[NfCounter.DROPPED] += batch.scatter(pool);
-      counters[NfCounter.BATCHES]++;
-      // The manager drains this ring as fast as it fills; a full ring means it stalled: wait for room.
-      let sent = 0;
-      while (sent < n) {
-        sent += tx.enqueueBurst(sent === 0 ? batch.slots : batch.slots.subarray(sent), n - sent);
-        if (sent < n) await new Promise((r) => setTimeout(r, 0));
-      }
-      counters[NfCounter.TX] += n;
-      c.packets += n;
-      if (limit > 0 && c.packets >= limit) break;
-    } else if (rx.closed) break;
-    else idle.idle(rx);
-    const now = Date.now();
-    if (now - lastYield >= 5) {
-      lastYield = now;
-      if (now >= deadline) break;
-      await new Promise((r) => setImmediate(r));
     }
+  } finally {
+    c.looping = false;
+    Atomics.store(ctl, ControlWord.STATE, NfState.STOPPED);
+    link.leave();
+    c.detachSignals();
   }
-  Atomics.store(ctl, ControlWord.STATE, NfState.STOPPED);
+  if (gone !== null) console.error(`gnet: NF ${c.tag} stopped: ${gone}`);
 }
 
 /** Asks the NF's loop to finish its current batch and return (onvm_nflib_stop). */
 export function stop(ctx: NfContext): void {
   const c = ctx as Context;
-  Atomics.store(c.ctl, ControlWord.STOP, 1);
-  Atomics.store(c.ctl, ControlWord.STATE, NfState.STOPPING);
+  Atomics.store(c.link.ctl, ControlWord.STOP, 1);
+  Atomics.store(c.link.ctl, ControlWord.STATE, NfState.STOPPING);
 }

@@ -2,7 +2,9 @@
  * The memory layout of a {@link PacketPool}: a stable contract (version {@link POOL_LAYOUT_VERSION})
  * so that code in other threads, or written without this module, can find slots, meta and counters.
  *
- * One `SharedArrayBuffer` holds, in order, each region starting on a 64-byte boundary:
+ * One `SharedArrayBuffer` holds, in order, each region starting on a 64-byte boundary (or a larger
+ * buffer holds them from a 64-byte-aligned byte offset, the pool's base: every offset below and in
+ * the header is relative to that base):
  *
  * | region | contents |
  * | --- | --- |

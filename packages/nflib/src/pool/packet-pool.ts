@@ -1,6 +1,7 @@
 /**
  * A pool of fixed-size packet slots in one `SharedArrayBuffer`, shared by every thread of a gnet
- * process. A packet is referred to by its u32 slot index (as DPDK refers to an mbuf by pointer), so
+ * process, or in a shared memory region (an `ArrayBuffer` mapped by several processes, at a byte
+ * offset inside the region). A packet is referred to by its u32 slot index (as DPDK refers to an mbuf by pointer), so
  * moving a packet between threads means moving a number through a ring. Free slots are kept in an
  * MPSC ring of indices; per-slot meta (length, port, action, ...) is struct-of-arrays beside them.
  *
@@ -13,7 +14,9 @@
  */
 
 import { MpscRing } from '../ring/mpsc.js';
+import { isSharedBuffer } from '../ring/sleep.js';
 import {
+  POOL_ALIGN,
   POOL_FLAG_DEBUG,
   POOL_HEADER_BYTES,
   POOL_LAYOUT_VERSION,
@@ -69,16 +72,31 @@ export interface PoolStats {
   freeOverflows: number;
 }
 
+/** Throws unless a pool region of `bytes` bytes fits at `byteOffset` (a multiple of 64) of `buffer`. */
+function checkPlacement(buffer: ArrayBufferLike, byteOffset: number, bytes: number): void {
+  if (!(buffer instanceof ArrayBuffer) && !isSharedBuffer(buffer)) {
+    throw new TypeError('a packet pool lives in a SharedArrayBuffer or an ArrayBuffer mapping shared memory');
+  }
+  if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % POOL_ALIGN !== 0) {
+    throw new RangeError(`pool byteOffset must be a non-negative multiple of ${POOL_ALIGN}, got ${byteOffset}`);
+  }
+  if (byteOffset + bytes > buffer.byteLength) {
+    throw new RangeError(`a pool of ${bytes} bytes at byte ${byteOffset} does not fit in a buffer of ${buffer.byteLength} bytes`);
+  }
+}
+
 /** Slots validated per chunk when a free burst needs filtering. */
 const SCRATCH = 64;
 
 /** Fixed-size packet slots addressed by u32 index, with burst alloc/free and per-slot meta. */
 export class PacketPool {
-  /** The shared memory of the whole pool (header, free list, meta, slots). */
-  readonly buffer: SharedArrayBuffer;
-  /** The whole buffer as bytes; slot `i` starts at {@link PacketPool.slotOffset}(i). */
+  /** The shared memory holding the pool (header, free list, meta, slots). */
+  readonly buffer: ArrayBufferLike;
+  /** Where the pool starts in {@link PacketPool.buffer} (0 unless it was placed in a larger region). */
+  readonly byteOffset: number;
+  /** The pool's bytes (from its header on); slot `i` starts at {@link PacketPool.slotOffset}(i). */
   readonly bytes: Uint8Array;
-  /** The whole buffer as a `DataView`, for the packet header helpers. */
+  /** The pool's bytes as a `DataView` (same offsets as {@link PacketPool.bytes}), for the packet header helpers. */
   readonly view: DataView;
   /** Number of slots. */
   readonly slotCount: number;
@@ -101,30 +119,32 @@ export class PacketPool {
   /** One-entry buffer for `alloc` and `free`. */
   private readonly single = new Uint32Array(1);
 
-  private constructor(buffer: SharedArrayBuffer, layout: PoolLayout, ring: MpscRing) {
+  private constructor(buffer: ArrayBufferLike, byteOffset: number, layout: PoolLayout, ring: MpscRing) {
     this.buffer = buffer;
+    this.byteOffset = byteOffset;
     this.layout = layout;
     this.ring = ring;
-    this.bytes = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
-    this.hdr = new Int32Array(buffer, 0, POOL_HEADER_BYTES / 4);
+    this.bytes = new Uint8Array(buffer, byteOffset, layout.byteLength);
+    this.view = new DataView(buffer, byteOffset, layout.byteLength);
+    this.hdr = new Int32Array(buffer, byteOffset, POOL_HEADER_BYTES / 4);
     this.slotCount = layout.slotCount;
     this.slotSize = layout.slotSize;
     this.dataOffset = layout.dataOffset;
     this.debug = (this.hdr[PoolWord.FLAGS] & POOL_FLAG_DEBUG) !== 0;
     const n = layout.slotCount;
     const o = layout.metaOffsets;
+    const b = byteOffset;
     this.meta = {
-      length: new Uint32Array(buffer, o.length, n),
-      flowHash: new Uint32Array(buffer, o.flowHash, n),
-      tsSec: new Uint32Array(buffer, o.tsSec, n),
-      tsNsec: new Uint32Array(buffer, o.tsNsec, n),
-      port: new Uint16Array(buffer, o.port, n),
-      destination: new Uint16Array(buffer, o.destination, n),
-      action: new Uint8Array(buffer, o.action, n),
-      chainIndex: new Uint8Array(buffer, o.chainIndex, n),
+      length: new Uint32Array(buffer, b + o.length, n),
+      flowHash: new Uint32Array(buffer, b + o.flowHash, n),
+      tsSec: new Uint32Array(buffer, b + o.tsSec, n),
+      tsNsec: new Uint32Array(buffer, b + o.tsNsec, n),
+      port: new Uint16Array(buffer, b + o.port, n),
+      destination: new Uint16Array(buffer, b + o.destination, n),
+      action: new Uint8Array(buffer, b + o.action, n),
+      chainIndex: new Uint8Array(buffer, b + o.chainIndex, n),
     };
-    this.state = new Uint8Array(buffer, o.state, n);
+    this.state = new Uint8Array(buffer, b + o.state, n);
   }
 
   /** Bytes a pool of `slotCount` slots of `slotSize` bytes needs. */
@@ -132,18 +152,32 @@ export class PacketPool {
     return poolLayout(slotCount, slotSize).byteLength;
   }
 
-  /** Creates a pool with every slot free. Throws a `RangeError` for unusable sizes. */
+  /** Creates a pool with every slot free in a new `SharedArrayBuffer`. Throws a `RangeError` for unusable sizes. */
   static create(options: PacketPoolOptions): PacketPool {
     const layout = poolLayout(options.slotCount, options.slotSize ?? 2048);
-    const buffer = new SharedArrayBuffer(layout.byteLength);
-    const hdr = new Int32Array(buffer, 0, POOL_HEADER_BYTES / 4);
+    return PacketPool.createAt(new SharedArrayBuffer(layout.byteLength), 0, options);
+  }
+
+  /**
+   * Formats a pool with every slot free at `byteOffset` (a multiple of 64) of `buffer`: a
+   * `SharedArrayBuffer`, or an `ArrayBuffer` mapping a shared memory region that other processes
+   * attach to. Do it before anyone attaches. Throws a `RangeError` for unusable sizes or when the
+   * pool does not fit.
+   */
+  static createAt(buffer: ArrayBufferLike, byteOffset: number, options: PacketPoolOptions): PacketPool {
+    const layout = poolLayout(options.slotCount, options.slotSize ?? 2048);
+    checkPlacement(buffer, byteOffset, layout.byteLength);
+    const hdr = new Int32Array(buffer, byteOffset, POOL_HEADER_BYTES / 4);
+    hdr.fill(0);
     hdr[PoolWord.VERSION] = POOL_LAYOUT_VERSION;
     hdr[PoolWord.SLOT_COUNT] = layout.slotCount;
     hdr[PoolWord.SLOT_SIZE] = layout.slotSize;
     hdr[PoolWord.FLAGS] = options.debug ? POOL_FLAG_DEBUG : 0;
     hdr[PoolWord.RING_OFFSET] = layout.ringOffset;
     hdr[PoolWord.DATA_OFFSET] = layout.dataOffset;
-    const ring = MpscRing.createAt(buffer, layout.ringOffset, layout.ringCapacity);
+    // Memory that held an earlier pool may still mark slots allocated: every slot starts free.
+    new Uint8Array(buffer, byteOffset + layout.metaOffsets.state, layout.slotCount).fill(0);
+    const ring = MpscRing.createAt(buffer, byteOffset + layout.ringOffset, layout.ringCapacity);
     const all = new Uint32Array(Math.min(layout.slotCount, 4096));
     for (let first = 0; first < layout.slotCount; first += all.length) {
       const n = Math.min(all.length, layout.slotCount - first);
@@ -152,25 +186,26 @@ export class PacketPool {
     }
     // The magic goes last, so a concurrent attach never sees a half-built pool as valid.
     Atomics.store(hdr, PoolWord.MAGIC, POOL_MAGIC);
-    return new PacketPool(buffer, layout, ring);
+    return new PacketPool(buffer, byteOffset, layout, ring);
   }
 
-  /** Builds this thread's view of a pool another thread created in `buffer`; throws when none is there. */
-  static attach(buffer: SharedArrayBuffer): PacketPool {
-    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < POOL_HEADER_BYTES) {
-      throw new TypeError('PacketPool.attach needs the SharedArrayBuffer of a pool');
-    }
-    const hdr = new Int32Array(buffer, 0, POOL_HEADER_BYTES / 4);
+  /**
+   * Builds this thread's (or process's) view of a pool another one created at `byteOffset` of
+   * `buffer`; throws when none is there.
+   */
+  static attach(buffer: ArrayBufferLike, byteOffset = 0): PacketPool {
+    checkPlacement(buffer, byteOffset, POOL_HEADER_BYTES);
+    const hdr = new Int32Array(buffer, byteOffset, POOL_HEADER_BYTES / 4);
     const magic = Atomics.load(hdr, PoolWord.MAGIC);
     if (magic !== POOL_MAGIC) throw new Error(`no packet pool in this buffer: magic is 0x${(magic >>> 0).toString(16)}`);
     if (hdr[PoolWord.VERSION] !== POOL_LAYOUT_VERSION) {
       throw new Error(`packet pool has layout version ${hdr[PoolWord.VERSION]}; this code reads version ${POOL_LAYOUT_VERSION}`);
     }
     const layout = poolLayout(hdr[PoolWord.SLOT_COUNT], hdr[PoolWord.SLOT_SIZE]);
-    if (layout.byteLength > buffer.byteLength || hdr[PoolWord.DATA_OFFSET] !== layout.dataOffset) {
+    if (byteOffset + layout.byteLength > buffer.byteLength || hdr[PoolWord.DATA_OFFSET] !== layout.dataOffset) {
       throw new Error('packet pool header does not match its buffer (corrupt or truncated)');
     }
-    return new PacketPool(buffer, layout, MpscRing.attach(buffer, layout.ringOffset));
+    return new PacketPool(buffer, byteOffset, layout, MpscRing.attach(buffer, byteOffset + layout.ringOffset));
   }
 
   /** Byte offset of slot `slot` in {@link PacketPool.bytes} / {@link PacketPool.view}. */

@@ -10,3 +10,4 @@ export * from './ring-base.js';
 export * from './spsc.js';
 export * from './mpsc.js';
 export * from './backoff.js';
+export { sleepSync, isSharedBuffer } from './sleep.js';

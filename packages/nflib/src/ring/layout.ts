@@ -3,8 +3,10 @@
  * that follows it (a worker written in plain JS, another language over shared memory) can produce
  * into or consume from a ring created by {@link SpscRing} or {@link MpscRing}.
  *
- * A ring occupies `RING_HEADER_BYTES + 4 × capacity` bytes of a `SharedArrayBuffer`, starting at a
- * byte offset that is a multiple of 64. All words are native-endian 32-bit integers accessed
+ * A ring occupies `RING_HEADER_BYTES + 4 × capacity` bytes of a `SharedArrayBuffer` (threads of one
+ * process) or of an `ArrayBuffer` that maps shared memory (processes sharing a region from
+ * `@gnet/manager-native`), starting at a byte offset that is a multiple of 64. All words are
+ * native-endian 32-bit integers accessed
  * through an `Int32Array` (header) and a `Uint32Array` (entries). Index words hold free-running
  * unsigned 32-bit counters that wrap modulo 2^32; entry `i` lives in slot `i & (capacity − 1)`.
  *
@@ -40,8 +42,19 @@
  *   `SLEEPING = 0`. With sequentially consistent atomics either the consumer sees the new HEAD or the
  *   producer sees SLEEPING, so no wake-up is lost.
  *
+ * Over an `ArrayBuffer` (shared memory mapped from another process) `Atomics.wait/notify` are not
+ * available: the consumer sleep-polls HEAD and FLAGS in short slices instead of waiting on
+ * DOORBELL (producers still bump it; nobody is woken), and an MPSC producer waiting for an earlier
+ * claim's publication sleeps the same way. The other `Atomics` operations work on non-shared
+ * integer arrays and compile to the same instructions; the protocol relies on that, and on x86-64's
+ * total store order, under which those locked/ordered accesses order the plain slot accesses around
+ * them across processes exactly as they do across threads. Other architectures would need a
+ * barrier that JavaScript does not offer for non-shared memory: multi-process mode is x86-64 only.
+ *
  * @module
  */
+
+import { isSharedBuffer } from './sleep.js';
 
 /** `GNRG` in ASCII: the first header word of every ring. */
 export const RING_MAGIC = 0x474e5247;
@@ -116,8 +129,10 @@ export function ringCapacityFor(n: number): number {
 }
 
 /** Throws unless a ring fits at `byteOffset` of `buffer`. */
-function checkPlacement(buffer: SharedArrayBuffer, byteOffset: number, bytes: number): void {
-  if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('a ring lives in a SharedArrayBuffer');
+function checkPlacement(buffer: ArrayBufferLike, byteOffset: number, bytes: number): void {
+  if (!(buffer instanceof ArrayBuffer) && !isSharedBuffer(buffer)) {
+    throw new TypeError('a ring lives in a SharedArrayBuffer or an ArrayBuffer mapping shared memory');
+  }
   if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % RING_ALIGN !== 0) {
     throw new RangeError(`ring byteOffset must be a non-negative multiple of ${RING_ALIGN}, got ${byteOffset}`);
   }
@@ -132,7 +147,7 @@ function checkPlacement(buffer: SharedArrayBuffer, byteOffset: number, bytes: nu
  * Writes a fresh, empty ring header of `kind` and `capacity` at `byteOffset` of `buffer` (the slots
  * are left as they are). Do this once, before any other thread attaches.
  */
-export function formatRing(buffer: SharedArrayBuffer, byteOffset: number, capacity: number, kind: RingKindCode): void {
+export function formatRing(buffer: ArrayBufferLike, byteOffset: number, capacity: number, kind: RingKindCode): void {
   checkRingCapacity(capacity);
   checkPlacement(buffer, byteOffset, ringByteLength(capacity));
   const hdr = new Int32Array(buffer, byteOffset, RING_HEADER_WORDS);
@@ -148,7 +163,7 @@ export function formatRing(buffer: SharedArrayBuffer, byteOffset: number, capaci
  * Checks the header at `byteOffset` of `buffer` against the layout and `kind`, and returns the
  * ring's capacity. Throws an `Error` that says what does not match.
  */
-export function readRingHeader(buffer: SharedArrayBuffer, byteOffset: number, kind: RingKindCode): number {
+export function readRingHeader(buffer: ArrayBufferLike, byteOffset: number, kind: RingKindCode): number {
   checkPlacement(buffer, byteOffset, RING_HEADER_BYTES);
   const hdr = new Int32Array(buffer, byteOffset, RING_HEADER_WORDS);
   const magic = Atomics.load(hdr, RingWord.MAGIC);

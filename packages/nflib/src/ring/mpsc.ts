@@ -6,13 +6,15 @@
  *
  * A producer that is descheduled between its claim and its publication holds up later producers'
  * publication (not their claims) until it runs again; they spin briefly, then sleep in short
- * `Atomics.wait` slices so they do not burn a core meanwhile.
+ * slices (`Atomics.wait`, or a plain sleep over mapped shared memory) so they do not burn a core
+ * meanwhile.
  *
  * @module
  */
 
 import { RingBase } from './ring-base.js';
 import { RingKind, RingWord, checkRingCapacity, formatRing, readRingHeader, ringByteLength } from './layout.js';
+import { sleepSync } from './sleep.js';
 
 const HEAD = RingWord.HEAD;
 const RESERVE = RingWord.RESERVE;
@@ -31,7 +33,7 @@ export class MpscRing extends RingBase {
   /** Size of the last successful claim, set by `claim` (saves returning a pair). */
   private claimed = 0;
 
-  private constructor(buffer: SharedArrayBuffer, byteOffset: number, capacity: number) {
+  private constructor(buffer: ArrayBufferLike, byteOffset: number, capacity: number) {
     super(buffer, byteOffset, capacity);
     this.cachedTail = Atomics.load(this.hdr, TAIL);
   }
@@ -48,13 +50,13 @@ export class MpscRing extends RingBase {
   }
 
   /** Formats an empty ring at `byteOffset` (a multiple of 64) of `buffer`, before others attach. */
-  static createAt(buffer: SharedArrayBuffer, byteOffset: number, capacity: number): MpscRing {
+  static createAt(buffer: ArrayBufferLike, byteOffset: number, capacity: number): MpscRing {
     formatRing(buffer, byteOffset, capacity, RingKind.MPSC);
     return new MpscRing(buffer, byteOffset, capacity);
   }
 
   /** Builds this thread's view of the MPSC ring at `byteOffset` of `buffer`; throws when none is there. */
-  static attach(buffer: SharedArrayBuffer, byteOffset = 0): MpscRing {
+  static attach(buffer: ArrayBufferLike, byteOffset = 0): MpscRing {
     return new MpscRing(buffer, byteOffset, readRingHeader(buffer, byteOffset, RingKind.MPSC));
   }
 
@@ -115,7 +117,11 @@ export class MpscRing extends RingBase {
     for (;;) {
       const h = Atomics.load(hdr, HEAD);
       if (h === start) break;
-      if (++spins > PUBLISH_SPINS) Atomics.wait(hdr, HEAD, h, PUBLISH_SLEEP_MS);
+      if (++spins > PUBLISH_SPINS) {
+        // Over mapped shared memory there is no Atomics.wait: sleep the slice and look again.
+        if (this.shared) Atomics.wait(hdr, HEAD, h, PUBLISH_SLEEP_MS);
+        else sleepSync(PUBLISH_SLEEP_MS);
+      }
     }
     Atomics.store(hdr, HEAD, (start + m) | 0);
     this.wakeConsumer();

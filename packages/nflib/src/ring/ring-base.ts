@@ -6,23 +6,31 @@
  */
 
 import { RING_FLAG_CLOSED, RING_HEADER_BYTES, RING_HEADER_WORDS, RingWord } from './layout.js';
+import { isSharedBuffer, sleepSync } from './sleep.js';
 
 const HEAD = RingWord.HEAD;
 const TAIL = RingWord.TAIL;
 const FLAGS = RingWord.FLAGS;
 const DOORBELL = RingWord.DOORBELL;
 const SLEEPING = RingWord.SLEEPING;
+/** First sleep-poll slice (ms) of {@link RingBase.waitForData} over a non-shared buffer. */
+const POLL_MIN_MS = 0.05;
+/** Longest sleep-poll slice (ms): bounds the wake-up latency an idle consumer adds. */
+const POLL_MAX_MS = 1;
 
 /**
- * A ring of unsigned 32-bit entries in a `SharedArrayBuffer` (layout: see `ring/layout.ts`), seen
- * from one thread. Each thread builds its own object over the same memory with `attach`; the
- * objects keep only thread-local caches of the other side's index.
+ * A ring of unsigned 32-bit entries in a `SharedArrayBuffer`, or in an `ArrayBuffer` mapping shared
+ * memory (layout: see `ring/layout.ts`), seen from one thread. Each thread or process builds its own
+ * object over the same memory with `attach`; the objects keep only local caches of the other side's
+ * index.
  *
  * Consumer methods (`dequeue*`, `waitForData`) must be called from one thread at a time.
  */
 export abstract class RingBase {
   /** The shared memory holding the ring. */
-  readonly buffer: SharedArrayBuffer;
+  readonly buffer: ArrayBufferLike;
+  /** True over a `SharedArrayBuffer` (the consumer sleeps on the doorbell), false over mapped shared memory (it sleep-polls). */
+  readonly shared: boolean;
   /** Where the ring starts in {@link RingBase.buffer}. */
   readonly byteOffset: number;
   /** How many entries the ring holds at most (a power of two). */
@@ -37,8 +45,9 @@ export abstract class RingBase {
   private cachedHead: number;
 
   /** Builds the view; subclasses validate or format the header first. */
-  protected constructor(buffer: SharedArrayBuffer, byteOffset: number, capacity: number) {
+  protected constructor(buffer: ArrayBufferLike, byteOffset: number, capacity: number) {
     this.buffer = buffer;
+    this.shared = isSharedBuffer(buffer);
     this.byteOffset = byteOffset;
     this.capacity = capacity;
     this.mask = capacity - 1;
@@ -114,16 +123,18 @@ export abstract class RingBase {
   close(): void {
     Atomics.or(this.hdr, FLAGS, RING_FLAG_CLOSED);
     Atomics.add(this.hdr, DOORBELL, 1);
-    Atomics.notify(this.hdr, DOORBELL);
+    if (this.shared) Atomics.notify(this.hdr, DOORBELL);
   }
 
   /**
    * Consumer side: sleeps on the doorbell until an entry is published, the ring is closed, or
    * `timeoutMs` passes. Returns true when entries are available (or the ring is closed), false on
-   * timeout. Returns at once when there already is something. Blocks the calling thread.
+   * timeout. Returns at once when there already is something. Blocks the calling thread. Over a
+   * non-shared buffer it sleep-polls in slices of 0.05 ms growing to 1 ms, bounded by the timeout.
    */
   waitForData(timeoutMs: number): boolean {
     const hdr = this.hdr;
+    if (!this.shared) return this.pollForData(timeoutMs);
     const bell = Atomics.load(hdr, DOORBELL);
     Atomics.store(hdr, SLEEPING, 1);
     if (Atomics.load(hdr, HEAD) === Atomics.load(hdr, TAIL) && (Atomics.load(hdr, FLAGS) & RING_FLAG_CLOSED) === 0) {
@@ -131,6 +142,21 @@ export abstract class RingBase {
     }
     Atomics.store(hdr, SLEEPING, 0);
     return Atomics.load(hdr, HEAD) !== Atomics.load(hdr, TAIL) || (Atomics.load(hdr, FLAGS) & RING_FLAG_CLOSED) !== 0;
+  }
+
+  /** `waitForData` without `Atomics.wait` on the ring: look, sleep a slice, look again. */
+  private pollForData(timeoutMs: number): boolean {
+    const hdr = this.hdr;
+    // SLEEPING stays 0: no producer could wake this consumer, so none should pay for trying.
+    const deadline = performance.now() + timeoutMs;
+    let slice = POLL_MIN_MS;
+    for (;;) {
+      if (Atomics.load(hdr, HEAD) !== Atomics.load(hdr, TAIL) || (Atomics.load(hdr, FLAGS) & RING_FLAG_CLOSED) !== 0) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      sleepSync(slice < left ? slice : left);
+      slice = slice * 2 < POLL_MAX_MS ? slice * 2 : POLL_MAX_MS;
+    }
   }
 
   /** Header word that producers advance first (HEAD, or RESERVE for multi-producer rings). */
@@ -141,7 +167,7 @@ export abstract class RingBase {
     const hdr = this.hdr;
     if (Atomics.load(hdr, SLEEPING) !== 0) {
       Atomics.add(hdr, DOORBELL, 1);
-      Atomics.notify(hdr, DOORBELL, 1);
+      if (this.shared) Atomics.notify(hdr, DOORBELL, 1);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Lock-free single-producer single-consumer ring of u32 entries over a `SharedArrayBuffer`: the
- * producer and the consumer may be different threads (`worker_threads`), each with its own
+ * Lock-free single-producer single-consumer ring of u32 entries over a `SharedArrayBuffer` or an
+ * `ArrayBuffer` mapping shared memory: the producer and the consumer may be different threads
+ * (`worker_threads`) or processes, each with its own
  * {@link SpscRing} object over the same memory. Publication is one `Atomics.store` per burst on
  * each side; the other side's index is read only when the cached copy cannot satisfy a request.
  *
@@ -27,7 +28,7 @@ export class SpscRing extends RingBase {
   /** Producer's last seen TAIL; refreshed only when it does not leave room for a request. */
   private cachedTail: number;
 
-  private constructor(buffer: SharedArrayBuffer, byteOffset: number, capacity: number) {
+  private constructor(buffer: ArrayBufferLike, byteOffset: number, capacity: number) {
     super(buffer, byteOffset, capacity);
     this.cachedTail = Atomics.load(this.hdr, TAIL);
   }
@@ -47,7 +48,7 @@ export class SpscRing extends RingBase {
    * Formats an empty ring of `capacity` entries at `byteOffset` (a multiple of 64) of `buffer`. Any
    * ring that was there is discarded: call it before other threads attach.
    */
-  static createAt(buffer: SharedArrayBuffer, byteOffset: number, capacity: number): SpscRing {
+  static createAt(buffer: ArrayBufferLike, byteOffset: number, capacity: number): SpscRing {
     formatRing(buffer, byteOffset, capacity, RingKind.SPSC);
     return new SpscRing(buffer, byteOffset, capacity);
   }
@@ -56,7 +57,7 @@ export class SpscRing extends RingBase {
    * Builds this thread's view of the SPSC ring that another thread created at `byteOffset` of
    * `buffer`. Throws when no valid SPSC ring is there.
    */
-  static attach(buffer: SharedArrayBuffer, byteOffset = 0): SpscRing {
+  static attach(buffer: ArrayBufferLike, byteOffset = 0): SpscRing {
     return new SpscRing(buffer, byteOffset, readRingHeader(buffer, byteOffset, RingKind.SPSC));
   }
 

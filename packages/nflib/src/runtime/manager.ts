@@ -1,14 +1,17 @@
 /**
- * The gnet manager (openNetVM's `onvm_mgr`) in embedded mode: it owns the ports, the packet pool,
- * the service chains and the NF registry, and moves packets between them:
+ * The gnet manager (openNetVM's `onvm_mgr`): it owns the ports, the packet pool, the service chains
+ * and the NF registry, and moves packets between them:
  *
  * ```
  * port RX pipe ─copy→ pool slot ─chain→ NF ring ─NF→ manager ─chain→ next NF … ─copy→ port TX pipe
  * ```
  *
- * One thread (the caller's) runs the data path; each NF instance runs in its own worker_thread and
- * only moves slot indices through its two SPSC rings. Every packet is, at every instant, exactly one
- * of: counted received and in flight, transmitted, or dropped with a reason (see {@link Manager.accounting}).
+ * One thread (the caller's) runs the data path; each NF instance only moves slot indices through its
+ * two SPSC rings. In embedded mode ({@link Manager.create} with `nfs`) instances are worker_threads
+ * of this process; in multi-process mode (`MultiProcessManager`) they are processes that join
+ * through a shared memory region, and the same data path serves them through {@link Manager.attach}
+ * and {@link Manager.detach}. Every packet is, at every instant, exactly one of: counted received and
+ * in flight, transmitted, or dropped with a reason (see {@link Manager.accounting}).
  * @module
  */
 import { FrameCopier, type PortRole } from '@gnet/enso';
@@ -16,14 +19,17 @@ import { ChainTable, Hop, type ServiceChain } from '../chain/service-chain.js';
 import { FlowDirector, hash5 } from '../chain/flow-director.js';
 import { Action } from '../nf/actions.js';
 import { PacketPool } from '../pool/index.js';
-import { addDrop, type StatsSnapshot } from '../stats/snapshot.js';
+import { addDrop, type NfCounters, type StatsSnapshot } from '../stats/snapshot.js';
 import { ManagerPort } from './manager-port.js';
+import type { NfEndpoint } from './instance.js';
 import { NfInstance, type NfSpec } from './nf-instance.js';
 import { NfState } from './attach.js';
 
 /** A port to open. */
 export interface PortConfig {
+  /** The port spec (`pcap:PATH`, `gen:<spec>`, `afpacket:<ifname>`, `mem`). */
   spec: string;
+  /** Which directions the manager uses. */
   role: PortRole;
 }
 
@@ -47,33 +53,55 @@ export interface ManagerOptions {
   configSource?: string;
   /** Called when an NF instance dies. */
   onNfExit?: (tag: string, key: string, reason: string) => void;
+  /** Use this pool (e.g. one in a shared memory region) instead of creating one of `poolSlots`. */
+  pool?: PacketPool;
+  /**
+   * Take nothing from the ports until every service of the default chain has an instance (NFs that
+   * join after the manager starts, in multi-process mode). Once met, it is never waited for again.
+   */
+  waitForChain?: boolean;
 }
 
 /** The accounting identity's terms: `received = transmitted + dropped + inFlight` always holds. */
 export interface Accounting {
+  /** Packets taken from the ports' RX pipes. */
   received: number;
+  /** Packets handed to a port's TX pipe. */
   transmitted: number;
+  /** Packets dropped by the manager, by an NF, or with an NF (every drop has a reason in {@link Manager.drops}). */
   dropped: number;
+  /** Packets in pool buffers right now (in a ring, in an NF's hands, or staged). */
   inFlight: number;
 }
 
 const DROP_REASONS = ['nf', 'chain_end', 'bad_destination', 'no_instance', 'nf_ring_full', 'nf_dead', 'tx_full', 'pool_empty', 'bad_port'];
 
-/** The embedded-mode manager. */
+/** The manager: ports, pool, chains, NF registry and the data path between them. */
 export class Manager {
+  /** The packet pool every packet lives in while in flight. */
   readonly pool: PacketPool;
+  /** The ports, by id. */
   readonly ports: ManagerPort[];
+  /** The service chains (chain 0 is the default). */
   readonly chains = new ChainTable();
+  /** Per-flow chain overrides. */
   readonly flowDirector = new FlowDirector(4096);
-  readonly instances: NfInstance[] = [];
+  /** NF instances on the data path. */
+  readonly instances: NfEndpoint[] = [];
   /** Manager-level drops by reason. */
   readonly drops: Record<string, number> = {};
   private readonly burst: number;
   private readonly ringSize: number;
   private readonly configSource: string;
   private readonly onNfExit?: ManagerOptions['onNfExit'];
-  /** Live instances per service id. */
-  private readonly byService = new Map<number, NfInstance[]>();
+  /** Live instances per service id, in instance id order. */
+  private readonly byService = new Map<number, NfEndpoint[]>();
+  /** Final stats of instances that left or died, merged per key and tag. */
+  private readonly retired: NfCounters[] = [];
+  /** Owner ids handed to embedded instances so far. */
+  private nextIndex = 0;
+  /** Set while RX waits for the default chain to have every service (see `waitForChain`). */
+  private waitingForChain: boolean;
   /** Manager-local meta: chain id and owning instance (+1, 0 = none) of every slot. */
   private readonly chainOf: Uint16Array;
   private readonly ownerOf: Uint16Array;
@@ -87,6 +115,8 @@ export class Manager {
   private readonly copier = new FrameCopier();
   private readonly maxInFlight: number;
   private readonly data32: Int32Array;
+  /** Slot indices NFs returned that they did not hold (ignored; a sign of a buggy NF). */
+  badReturns = 0;
   private received = 0;
   private transmitted = 0;
   private dropped = 0;
@@ -102,6 +132,7 @@ export class Manager {
     this.ringSize = options.ringSize ?? 1024;
     this.configSource = options.configSource ?? '(command line)';
     this.onNfExit = options.onNfExit;
+    this.waitingForChain = options.waitForChain ?? false;
     this.chainOf = new Uint16Array(pool.slotCount);
     this.ownerOf = new Uint16Array(pool.slotCount);
     this.cache = new Uint32Array(pool.slotCount);
@@ -120,7 +151,7 @@ export class Manager {
     const ports: ManagerPort[] = [];
     try {
       for (let i = 0; i < options.ports.length; i++) ports.push(await ManagerPort.open(i, options.ports[i].spec, options.ports[i].role));
-      const pool = PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: 2048 });
+      const pool = options.pool ?? PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: 2048 });
       const m = new Manager(pool, ports, options);
       const nfs = options.nfs ?? [];
       const defaultOut = ports.length > 1 ? 1 : 0;
@@ -138,24 +169,57 @@ export class Manager {
     }
   }
 
-  /** Starts one more instance of an NF (NFs may join at any time); resolves once it runs. */
+  /** Starts one more instance of an NF in a worker_thread (NFs may join at any time); resolves once it runs. */
   async startNf(spec: NfSpec): Promise<NfInstance> {
-    const list = this.byService.get(spec.serviceId) ?? [];
-    const inst = new NfInstance(this.instances.length, spec, list.length, this.ringSize);
-    if (inst.index >= 0xffff) throw new Error('too many NF instances');
+    if (this.nextIndex >= 0xfffe) throw new Error('too many NF instances');
+    const inst = new NfInstance(this.nextIndex++, spec, this.byService.get(spec.serviceId)?.length ?? 0, this.ringSize);
     this.instances.push(inst);
-    await inst.start(
-      this.pool.buffer,
-      this.burst,
-      this.configSource,
-      (i, reason) => this.nfDied(i, reason),
-      (from, to, body) => {
-        for (const target of this.byService.get(to) ?? []) target.deliver(from.spec.serviceId, body);
-      },
-    );
-    list.push(inst);
-    this.byService.set(spec.serviceId, list);
+    try {
+      await inst.start(
+        this.pool.buffer as SharedArrayBuffer,
+        this.burst,
+        this.configSource,
+        (i, reason) => this.detach(i, 'dead', reason),
+        (from, to, body) => this.relayMessage(from.serviceId, to, body),
+      );
+    } catch (err) {
+      this.instances.splice(this.instances.indexOf(inst), 1);
+      throw err;
+    }
+    this.addToService(inst);
     return inst;
+  }
+
+  /**
+   * Puts an instance that joined by other means (a process in multi-process mode) on the data path:
+   * from the next turn, packets of its service are spread over it too. Its `index` must be unique
+   * among live instances and below 0xffff.
+   */
+  attach(inst: NfEndpoint): void {
+    if (!(inst.index >= 0 && inst.index < 0xffff)) throw new RangeError(`instance index must be in [0, 65535), got ${inst.index}`);
+    if (this.instances.some((i) => i.index === inst.index)) throw new Error(`an instance with index ${inst.index} is already attached`);
+    this.instances.push(inst);
+    this.addToService(inst);
+  }
+
+  private addToService(inst: NfEndpoint): void {
+    const list = this.byService.get(inst.serviceId) ?? [];
+    list.push(inst);
+    // A stable order, so a flow keeps its instance while others join or leave at the end.
+    list.sort((a, b) => a.instanceId - b.instanceId);
+    this.byService.set(inst.serviceId, list);
+  }
+
+  /** Live instances of service `serviceId` (a copy). */
+  instancesOf(serviceId: number): NfEndpoint[] {
+    return [...(this.byService.get(serviceId) ?? [])];
+  }
+
+  /** Delivers `body` from service `from` to every live instance of service `to`; returns how many got it. */
+  relayMessage(from: number, to: number, body: unknown): number {
+    const list = this.byService.get(to) ?? [];
+    for (const target of list) target.deliver(from, body);
+    return list.length;
   }
 
   /** The terms of the accounting identity right now. */
@@ -163,7 +227,7 @@ export class Manager {
     return { received: this.received, transmitted: this.transmitted, dropped: this.dropped, inFlight: this.pool.slotCount - this.cached };
   }
 
-  private drop(slot: number, reason: string, inst: NfInstance | null): void {
+  private drop(slot: number, reason: string, inst: NfEndpoint | null): void {
     this.drops[reason]++;
     if (inst) addDrop(inst.drops, reason);
     this.dropped++;
@@ -171,7 +235,7 @@ export class Manager {
   }
 
   /** Sends a slot along the hop the chain router chose. */
-  private forward(slot: number, hop: number, from: NfInstance | null): void {
+  private forward(slot: number, hop: number, from: NfEndpoint | null): void {
     const kind = hop & 3;
     const target = hop >>> 2;
     if (kind === Hop.PORT) {
@@ -196,6 +260,7 @@ export class Manager {
   private rxPort(port: ManagerPort): number {
     // Back-pressure: never hold more packets in flight than one NF ring can take, so rings cannot
     // overflow; a live port's NIC pipe then fills and drops (counted there), a file simply waits.
+    if (this.waitingForChain && !this.chainReady()) return 0;
     const room = this.instances.length === 0 ? this.burst : this.maxInFlight - (this.pool.slotCount - this.cached);
     if (room <= 0) return 0;
     const pipe = port.rx!;
@@ -257,13 +322,20 @@ export class Manager {
   }
 
   /** Takes what an NF returned and routes each packet by its action. */
-  private drainNf(inst: NfInstance): number {
+  private drainNf(inst: NfEndpoint): number {
     const n = inst.tx.dequeueBurst(this.tmp, this.tmp.length);
     if (n === 0) return 0;
     const meta = this.pool.meta;
-    inst.outstanding -= n;
+    const owner = inst.index + 1;
     for (let i = 0; i < n; i++) {
       const slot = this.tmp[i];
+      // Only a packet this instance holds may come back from it (a buggy or foreign NF could
+      // return any number): anything else is ignored and counted, so the pool stays consistent.
+      if (this.ownerOf[slot] !== owner) {
+        this.badReturns++;
+        continue;
+      }
+      inst.outstanding--;
       this.ownerOf[slot] = 0;
       const hop = this.chains.route(this.chainOf[slot], meta.chainIndex[slot], meta.action[slot], meta.destination[slot], meta.chainIndex, slot);
       this.forward(slot, hop, inst);
@@ -271,7 +343,7 @@ export class Manager {
     return n;
   }
 
-  private flushNf(inst: NfInstance): void {
+  private flushNf(inst: NfEndpoint): void {
     const n = inst.staged;
     if (n === 0) return;
     inst.staged = 0;
@@ -339,6 +411,16 @@ export class Manager {
     return this.ports.every((p) => p.exhausted) && this.cached === this.pool.slotCount;
   }
 
+  /** True once every service of the default chain has a live instance (checked until it first is). */
+  chainReady(): boolean {
+    if (!this.waitingForChain) return true;
+    const c = this.chains.get(0);
+    for (const s of c.services) if ((this.byService.get(s)?.length ?? 0) === 0) return false;
+    if (c.finalAction === Action.TONF && (this.byService.get(c.finalDestination)?.length ?? 0) === 0) return false;
+    this.waitingForChain = false;
+    return true;
+  }
+
   /**
    * Runs the data path until {@link Manager.stop} is called, or, with `untilDrained`, until every
    * input is exhausted and every packet has left. Yields to the event loop every few ms (timers,
@@ -375,19 +457,35 @@ export class Manager {
     this.stopRequested = true;
   }
 
-  /** An NF instance died: take it out of its service, reclaim its packets (counted `nf_dead`). */
-  private nfDied(inst: NfInstance, reason: string): void {
-    const list = this.byService.get(inst.spec.serviceId);
+  /**
+   * Takes an instance off the data path. What it returned is routed as usual. With `left` (it
+   * stopped cleanly) packets still queued for it go to the other instances of its service (or are
+   * dropped `no_instance` when none is left); with `dead` they, and any it still held, are dropped
+   * `nf_dead`. Its buffers return to the pool; its final stats stay in {@link Manager.snapshot}.
+   * Call it between turns (from a timer or event), never from inside the data path.
+   */
+  detach(inst: NfEndpoint, how: 'left' | 'dead', reason: string): void {
+    const at = this.instances.indexOf(inst);
+    if (at < 0) return;
+    this.instances.splice(at, 1);
+    const list = this.byService.get(inst.serviceId);
     if (list) {
-      const at = list.indexOf(inst);
-      if (at >= 0) list.splice(at, 1);
-    }
-    // Packets it returned are routed normally; the ones it held or had queued are lost with it.
-    this.drainNf(inst);
-    while (inst.rx.dequeueBurst(this.tmp, this.tmp.length) > 0) {
-      /* emptied below through ownerOf */
+      const k = list.indexOf(inst);
+      if (k >= 0) list.splice(k, 1);
     }
     const owner = inst.index + 1;
+    // Packets it returned are routed normally; the ones it held or had queued are lost with it.
+    this.drainNf(inst);
+    const staged = inst.staged;
+    inst.staged = 0;
+    for (let i = 0; i < staged; i++) this.requeue(inst.stage[i], inst, how);
+    for (let n = inst.rx.dequeueBurst(this.tmp, this.tmp.length); n > 0; n = inst.rx.dequeueBurst(this.tmp, this.tmp.length)) {
+      for (let i = 0; i < n; i++) {
+        const slot = this.tmp[i];
+        this.ownerOf[slot] = 0;
+        this.requeue(slot, inst, how);
+      }
+    }
     for (let s = 0; s < this.ownerOf.length; s++) {
       if (this.ownerOf[s] === owner) {
         this.ownerOf[s] = 0;
@@ -395,7 +493,32 @@ export class Manager {
       }
     }
     inst.outstanding = 0;
-    if (!this.closing) this.onNfExit?.(inst.tag, inst.key, reason);
+    // Re-queued packets wait in other instances' stages: hand them over now.
+    for (const other of this.instances) this.flushNf(other);
+    for (let i = 0; i < this.ports.length; i++) this.flushPort(i);
+    inst.dead = true;
+    if (!inst.exitReason) inst.exitReason = reason;
+    this.retire(inst.stats(), how === 'dead' ? 'dead' : 'stopped');
+    if (how === 'dead' && !this.closing) this.onNfExit?.(inst.tag, inst.key, reason);
+  }
+
+  /** A packet that was queued for a departing instance: to another instance, or dropped. */
+  private requeue(slot: number, inst: NfEndpoint, how: 'left' | 'dead'): void {
+    if (how === 'dead') this.drop(slot, 'nf_dead', inst);
+    else this.forward(slot, (inst.serviceId << 2) | Hop.SERVICE, inst);
+  }
+
+  /** Keeps a departed instance's final counters, merged with earlier ones of the same key and tag. */
+  private retire(s: NfCounters, state: string): void {
+    const prev = this.retired.find((r) => r.key === s.key && r.tag === s.tag);
+    if (!prev) {
+      this.retired.push({ ...s, state, rxRingOccupancy: 0, txRingOccupancy: 0 });
+      return;
+    }
+    prev.rxPackets += s.rxPackets;
+    prev.txPackets += s.txPackets;
+    for (const [k, v] of Object.entries(s.drops)) addDrop(prev.drops, k, v);
+    prev.state = state;
   }
 
   /** A stats snapshot (not on the data path). */
@@ -414,37 +537,17 @@ export class Manager {
         if (nic.txDropped) drops.tx_port_refused = nic.txDropped;
         return { id: p.id, spec: p.spec, rxPackets: p.rxPackets, rxBytes: p.rxBytes, txPackets: p.txPackets, txBytes: p.txBytes, drops };
       }),
-      nfs: this.instances.map((i) => ({
-        key: i.key,
-        tag: i.tag,
-        serviceId: i.spec.serviceId,
-        instanceId: i.instanceId,
-        rxPackets: i.nfRx,
-        txPackets: i.nfTx,
-        drops: { ...i.drops },
-        rxRingOccupancy: i.rx.count,
-        txRingOccupancy: i.tx.count,
-        state: ['starting', 'running', 'stopping', 'stopped', 'dead'][i.state] ?? 'unknown',
-      })),
+      nfs: [...this.instances.map((i) => i.stats()), ...this.retired.map((r) => ({ ...r, drops: { ...r.drops } }))],
     };
   }
 
-  /** Stops the NFs (waiting for their workers to exit), then closes the ports (flushing output). */
+  /** Stops the NFs (waiting for them to exit), then closes the ports (flushing output). */
   async close(): Promise<void> {
     this.closing = true;
     this.stop();
     if (this.loopDone) await this.loopDone;
     for (const inst of this.instances) inst.requestStop();
-    await Promise.all(
-      this.instances.map(async (inst) => {
-        if (!inst.worker || inst.dead) return;
-        const w = inst.worker;
-        const exited = new Promise<void>((r) => w.once('exit', () => r()));
-        const timer = setTimeout(() => void w.terminate(), 2000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(this.instances.map((inst) => inst.whenStopped(2000)));
     for (const p of this.ports) await p.close();
   }
 

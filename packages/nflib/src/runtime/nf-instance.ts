@@ -1,11 +1,12 @@
 /**
- * The manager's side of one NF instance: its rings, control block, staging of packets headed to
- * it, and the worker_thread it runs in (embedded mode).
+ * The manager's side of one NF instance in embedded mode: its rings and control block in
+ * SharedArrayBuffers, and the worker_thread it runs in.
  * @module
  */
 import { Worker } from 'node:worker_threads';
 import { SpscRing } from '../ring/index.js';
-import { ATTACH_KEY, CONTROL_BYTES, COUNTERS_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from './attach.js';
+import { ATTACH_KEY, CONTROL_BYTES, COUNTERS_OFFSET, ControlWord, NfState, type NfAttach } from './attach.js';
+import { NfEndpoint } from './instance.js';
 
 /** How to start an NF. */
 export interface NfSpec {
@@ -21,65 +22,37 @@ export interface NfSpec {
   config?: unknown;
 }
 
-/** Manager-side record of a running NF instance. */
-export class NfInstance {
-  /** Index in the manager's instance table (stable for the instance's life). */
-  readonly index: number;
+/** Manager-side record of an NF instance running in a worker_thread. */
+export class NfInstance extends NfEndpoint {
+  /** How the instance was started. */
   readonly spec: NfSpec;
-  readonly instanceId: number;
-  /** Manager → NF. */
-  readonly rx: SpscRing;
-  /** NF → manager. */
-  readonly tx: SpscRing;
-  /** Control words (state, stop, heartbeat). */
-  readonly ctl: Int32Array;
-  /** NF-written counters. */
-  readonly counters: Float64Array;
-  /** Slots staged for {@link NfInstance.rx}, flushed once per manager turn. */
-  readonly stage: Uint32Array;
-  staged = 0;
-  /** Packets sent to the NF and not yet back (in its ring or in its hands). */
-  outstanding = 0;
-  /** Drops attributed to this instance, by reason. */
-  readonly drops: Record<string, number> = {};
-  /** Set when the worker exited or crashed. */
-  dead = false;
-  /** Why the worker ended, if it did. */
-  exitReason = '';
+  /** The worker running the NF, once started. */
   worker: Worker | null = null;
-  /** The NF's tag: the spec's, until the NF's `init()` reports its own. */
-  tag: string;
   private readonly control: SharedArrayBuffer;
 
+  /** Creates the rings (`ringSize` entries each) and control block of instance `instanceId` of `spec`. */
   constructor(index: number, spec: NfSpec, instanceId: number, ringSize: number) {
-    this.index = index;
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    super(
+      index,
+      spec.serviceId,
+      instanceId,
+      spec.tag,
+      SpscRing.create(ringSize),
+      SpscRing.create(ringSize),
+      new Int32Array(control, 0, COUNTERS_OFFSET / 4),
+      new Float64Array(control, COUNTERS_OFFSET, 8),
+    );
     this.spec = spec;
-    this.instanceId = instanceId;
-    this.rx = SpscRing.create(ringSize);
-    this.tx = SpscRing.create(ringSize);
-    this.control = new SharedArrayBuffer(CONTROL_BYTES);
-    this.ctl = new Int32Array(this.control, 0, COUNTERS_OFFSET / 4);
-    this.counters = new Float64Array(this.control, COUNTERS_OFFSET, 8);
-    this.stage = new Uint32Array(ringSize);
-    this.tag = spec.tag;
-  }
-
-  /** `service/instance`. */
-  get key(): string {
-    return `${this.spec.serviceId}/${this.instanceId}`;
-  }
-
-  /** The NF's lifecycle state ({@link NfState}). */
-  get state(): number {
-    return this.dead ? NfState.DEAD : Atomics.load(this.ctl, ControlWord.STATE);
+    this.control = control;
   }
 
   /** Attach record for the NF's `init()`. */
   attach(poolBuffer: SharedArrayBuffer, burst: number, configSource: string): NfAttach {
     return {
       poolBuffer,
-      rxRing: { buffer: this.rx.buffer, byteOffset: this.rx.byteOffset },
-      txRing: { buffer: this.tx.buffer, byteOffset: this.tx.byteOffset },
+      rxRing: { buffer: this.rx.buffer as SharedArrayBuffer, byteOffset: this.rx.byteOffset },
+      txRing: { buffer: this.tx.buffer as SharedArrayBuffer, byteOffset: this.tx.byteOffset },
       control: this.control,
       serviceId: this.spec.serviceId,
       instanceId: this.instanceId,
@@ -138,18 +111,13 @@ export class NfInstance {
     if (!this.dead) this.worker?.postMessage({ type: 'gnet:msg', from, body });
   }
 
-  /** Asks the NF to stop after its current batch. */
-  requestStop(): void {
-    Atomics.store(this.ctl, ControlWord.STOP, 1);
-    this.rx.close();
-  }
-
-  /** Packets the NF received / returned, from its counters. */
-  get nfRx(): number {
-    return this.counters[NfCounter.RX];
-  }
-  /** Packets the NF returned to the manager. */
-  get nfTx(): number {
-    return this.counters[NfCounter.TX];
+  /** Waits for the worker to exit; terminates it after `timeoutMs`. */
+  async whenStopped(timeoutMs: number): Promise<void> {
+    const w = this.worker;
+    if (!w || this.dead) return;
+    const exited = new Promise<void>((r) => w.once('exit', () => r()));
+    const timer = setTimeout(() => void w.terminate(), timeoutMs);
+    await exited;
+    clearTimeout(timer);
   }
 }
