@@ -1,8 +1,17 @@
 /**
- * `@gnet/framework`.
+ * `@gnet/framework`: G-NET's NF framework for TypeScript — the batch pipeline with hooks, the GPU
+ * scheduler and the data-sync plan.
  *
  * @packageDocumentation
  */
-
-/** The npm name of this package. */
-export const packageName = '@gnet/framework';
+export { computeSyncPlan, type NfAccess, type NfSync, type SyncPlan } from './sync-plan.js';
+export {
+  schedule,
+  predictMpps,
+  predictLatency,
+  type PerfModel,
+  type NfAllocation,
+  type Policy,
+  type ScheduleInput,
+  type Schedule,
+} from './scheduler.js';

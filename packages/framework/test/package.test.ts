@@ -4,6 +4,7 @@ import { expectDualPackage } from '../../../tools/package-smoke.js';
 describe('@gnet/framework package', () => {
   it('resolves as ESM and CJS through its exports map', async () => {
     const mod = await expectDualPackage('@gnet/framework');
-    expect(mod.packageName).toBe('@gnet/framework');
+    expect(typeof mod.schedule).toBe('function');
+    expect(typeof mod.computeSyncPlan).toBe('function');
   });
 });
