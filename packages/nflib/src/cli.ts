@@ -4,16 +4,25 @@
  * @module
  */
 import { ConfigError } from './config/located-json.js';
+import { managerCommand, MANAGER_HELP } from './cli/manager-command.js';
+import { nfsCommand, NFS_HELP } from './cli/nfs-command.js';
 import { runCommand, RUN_HELP } from './cli/run-command.js';
+import { statsCommand, STATS_HELP } from './cli/stats-command.js';
 import { UsageError } from './cli/options.js';
+import { NoManagerError } from './runtime/region.js';
 
 const HELP = `Usage: gnet <command> [options]
 
 Commands:
   run       run a service chain over ports in this process (the embedded default)
+  manager   run the manager in its own process; NF processes join it (multi-process mode)
+  nfs       list the NFs joined to a running manager
+  stats     print a running manager's stats
   help      show help for a command: gnet help run
 
 Run \`gnet <command> --help\` for a command's options.`;
+
+const HELPS: Record<string, string> = { run: RUN_HELP, manager: MANAGER_HELP, nfs: NFS_HELP, stats: STATS_HELP };
 
 async function main(argv: string[]): Promise<number> {
   const io = { out: (s: string) => process.stdout.write(s + '\n'), err: (s: string) => process.stderr.write(s + '\n') };
@@ -24,10 +33,16 @@ async function main(argv: string[]): Promise<number> {
       case '--help':
       case '-h':
       case 'help':
-        io.out(rest[0] === 'run' ? RUN_HELP : HELP);
+        io.out(HELPS[rest[0]] ?? HELP);
         return cmd === undefined ? 2 : 0;
       case 'run':
         return await runCommand(rest, io);
+      case 'manager':
+        return await managerCommand(rest, io);
+      case 'nfs':
+        return await nfsCommand(rest, io);
+      case 'stats':
+        return await statsCommand(rest, io);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
@@ -39,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       io.err(`gnet: config error: ${err.message}`);
       return 3;
+    }
+    if (err instanceof NoManagerError) {
+      io.err(`gnet ${cmd}: ${err.message}`);
+      return 1;
     }
     io.err(`gnet: ${(err as Error).message}`);
     return 1;

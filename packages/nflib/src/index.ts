@@ -4,7 +4,9 @@
  * - NF side: {@link init}, {@link run}, {@link stop}, {@link PacketBatch} and the {@link Action} codes.
  * - Packet helpers that read and write headers in place, with full and incremental checksums.
  * - Data-path building blocks: shared-memory rings and the packet pool.
- * - The manager runtime ({@link Manager}): ports, service chains, flow director, NF registry, stats.
+ * - The manager runtime ({@link Manager}): ports, service chains, flow director, NF registry, stats;
+ *   embedded (NFs in worker_threads) or multi-process ({@link MultiProcessManager}: NF processes
+ *   joined through a shared memory region, layout in {@link REGION_LAYOUT_VERSION}'s module).
  *
  * @packageDocumentation
  */
@@ -22,6 +24,17 @@ export * from './stats/snapshot.js';
 export { formatStatsTable, formatStatsJson, formatPrometheus } from './stats/format.js';
 export { startMetricsServer } from './stats/metrics-server.js';
 export { Manager, type ManagerOptions, type PortConfig, type Accounting } from './runtime/manager.js';
+export { ManagerPort } from './runtime/manager-port.js';
+export { NfEndpoint, NF_STATE_NAMES } from './runtime/instance.js';
 export { NfInstance, type NfSpec } from './runtime/nf-instance.js';
-export { ATTACH_KEY, ControlWord, NfState, NfCounter, type NfAttach } from './runtime/attach.js';
+export { ProcessInstance } from './runtime/process-instance.js';
+export { MultiProcessManager, type MultiProcessOptions, type PublishedStats } from './runtime/multi-process.js';
+export { ManagerRegion, NoManagerError, pidAlive, type SlotView, type RegionCreateOptions } from './runtime/region.js';
+export * from './runtime/region-layout.js';
+export { Mailbox, MAILBOX_HEADER_BYTES, MAILBOX_WRAP } from './runtime/mailbox.js';
+export { ATTACH_KEY, ControlWord, NfState, NfCounter, COUNTERS_OFFSET, CONTROL_BYTES, type NfAttach } from './runtime/attach.js';
 export { summaryLine, runCommand, RUN_HELP } from './cli/run-command.js';
+export { managerCommand, MANAGER_HELP } from './cli/manager-command.js';
+export type { CliIo } from './cli/serve.js';
+export { nfsCommand, listNfs, NFS_HELP, type NfListing } from './cli/nfs-command.js';
+export { statsCommand, STATS_HELP } from './cli/stats-command.js';

@@ -239,6 +239,7 @@ export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> 
         while (sent < n) {
           sent += tx.enqueueBurst(sent === 0 ? batch.slots : batch.slots.subarray(sent), n - sent);
           if (sent < n) {
+            Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
             await new Promise((r) => setTimeout(r, 0));
             if ((gone = link.poll(c.deliver)) !== null) break;
           }

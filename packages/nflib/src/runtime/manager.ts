@@ -258,9 +258,9 @@ export class Manager {
 
   /** Takes up to one burst from a port's RX pipe into pool slots; returns the frames taken. */
   private rxPort(port: ManagerPort): number {
+    if (this.waitingForChain && !this.chainReady()) return 0;
     // Back-pressure: never hold more packets in flight than one NF ring can take, so rings cannot
     // overflow; a live port's NIC pipe then fills and drops (counted there), a file simply waits.
-    if (this.waitingForChain && !this.chainReady()) return 0;
     const room = this.instances.length === 0 ? this.burst : this.maxInFlight - (this.pool.slotCount - this.cached);
     if (room <= 0) return 0;
     const pipe = port.rx!;
@@ -527,6 +527,9 @@ export class Manager {
     return {
       time: Date.now(),
       inFlight: a.inFlight,
+      received: a.received,
+      transmitted: a.transmitted,
+      dropped: a.dropped,
       drops: Object.fromEntries(Object.entries(this.drops).filter(([, v]) => v > 0)),
       ports: this.ports.map((p) => {
         const nic = p.device.nic.stats();

@@ -21,6 +21,8 @@ export class ProcessInstance extends NfEndpoint {
   killed = false;
   /** Messages for the NF that its inbox could not take. */
   lostMessages = 0;
+  /** True once the NF's loop runs and the manager routes packets to it. */
+  onPath = false;
 
   /** Wraps slot `slot` with its rings, accepted as instance `instanceId` of `serviceId`. */
   constructor(slot: SlotView, rings: { rx: SpscRing; tx: SpscRing }, serviceId: number, instanceId: number, tag: string, pid: number) {

@@ -26,6 +26,7 @@ import {
   regionLayout,
   regionNameOf,
   slotOffsets,
+  type RegionLayout,
   type RegionSizes,
 } from './region-layout.js';
 
@@ -174,6 +175,16 @@ export class ManagerRegion {
       unlinkSharedRegion(shmName);
       buffer = createSharedRegion(shmName, layout.byteLength);
     }
+    try {
+      return ManagerRegion.build(name, buffer, layout, options);
+    } catch (err) {
+      unlinkSharedRegion(shmName);
+      throw err;
+    }
+  }
+
+  /** Lays out a freshly created region (see {@link ManagerRegion.create}). */
+  private static build(name: string, buffer: ArrayBuffer, layout: RegionLayout, options: RegionCreateOptions): ManagerRegion {
     // Touch every page now: a full /dev/shm then fails here, not with SIGBUS on the data path.
     new Uint8Array(buffer).fill(0);
     const w = new Int32Array(buffer, 0, REGION_HEADER_BYTES / 4);
@@ -197,8 +208,8 @@ export class ManagerRegion {
     const nameBytes = utf8Cut(name, REGION_NAME_MAX);
     new Uint8Array(buffer, REGION_NAME_OFFSET, REGION_NAME_MAX).set(nameBytes);
     w[RegionWord.NAME_LENGTH] = nameBytes.length;
-    const cfg = encoder.encode(configText);
-    const src = encoder.encode(configSource);
+    const cfg = encoder.encode(options.configText ?? '');
+    const src = encoder.encode(options.configSource ?? '');
     new Uint8Array(buffer, layout.configOffset, cfg.length + src.length).set(cfg);
     new Uint8Array(buffer, layout.configOffset + cfg.length, src.length).set(src);
     w[RegionWord.CONFIG_LENGTH] = cfg.length;

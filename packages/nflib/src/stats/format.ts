@@ -34,7 +34,8 @@ export function formatStatsTable(now: StatsSnapshot, prev?: StatsSnapshot): stri
     .filter(([, v]) => v > 0)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  lines.push(`in flight: ${now.inFlight}${drops ? `  manager drops: ${drops}` : ''}`);
+  const totals = now.received !== undefined ? `received: ${now.received}  transmitted: ${now.transmitted}  dropped: ${now.dropped}  ` : '';
+  lines.push(`${totals}in flight: ${now.inFlight}${drops ? `  manager drops: ${drops}` : ''}`);
   return lines.join('\n');
 }
 
@@ -43,6 +44,9 @@ export function formatStatsJson(now: StatsSnapshot, prev?: StatsSnapshot): strin
   const dt = prev ? now.time - prev.time : 0;
   return JSON.stringify({
     time: new Date(now.time).toISOString(),
+    received: now.received,
+    transmitted: now.transmitted,
+    dropped: now.dropped,
     inFlight: now.inFlight,
     drops: now.drops,
     ports: now.ports.map((p) => {

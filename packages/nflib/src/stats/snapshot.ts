@@ -49,6 +49,12 @@ export interface StatsSnapshot {
   drops: Record<string, number>;
   /** Packets received and not yet transmitted or dropped. */
   inFlight: number;
+  /** Packets the manager took from its ports (`received = transmitted + dropped + inFlight`). */
+  received?: number;
+  /** Packets the manager handed to its ports. */
+  transmitted?: number;
+  /** Packets the manager, its NFs or NF failures dropped (the sum of the reasons in `drops`). */
+  dropped?: number;
 }
 
 /** Per-second rates between two snapshots of the same entity. */
