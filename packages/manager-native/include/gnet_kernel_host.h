@@ -53,27 +53,23 @@ struct dim3 {
   constexpr dim3(unsigned int vx = 1, unsigned int vy = 1, unsigned int vz = 1) : x(vx), y(vy), z(vz) {}
 };
 
-#define GNET_VEC2(T, N, A)                   \
-  struct __attribute__((aligned(A))) N##2 {  \
-    T x, y;                                  \
-  };                                         \
-  inline N##2 make_##N##2(T x, T y) {        \
-    N##2 v;                                  \
-    v.x = x;                                 \
-    v.y = y;                                 \
-    return v;                                \
+#define GNET_VEC2(T, N, A)                             \
+  struct __attribute__((aligned(A))) N##2 { T x, y; }; \
+  inline N##2 make_##N##2(T x, T y) {                  \
+    N##2 v;                                            \
+    v.x = x;                                           \
+    v.y = y;                                           \
+    return v;                                          \
   }
-#define GNET_VEC4(T, N, A)                          \
-  struct __attribute__((aligned(A))) N##4 {         \
-    T x, y, z, w;                                   \
-  };                                                \
-  inline N##4 make_##N##4(T x, T y, T z, T w) {     \
-    N##4 v;                                         \
-    v.x = x;                                        \
-    v.y = y;                                        \
-    v.z = z;                                        \
-    v.w = w;                                        \
-    return v;                                       \
+#define GNET_VEC4(T, N, A)                                   \
+  struct __attribute__((aligned(A))) N##4 { T x, y, z, w; }; \
+  inline N##4 make_##N##4(T x, T y, T z, T w) {              \
+    N##4 v;                                                  \
+    v.x = x;                                                 \
+    v.y = y;                                                 \
+    v.z = z;                                                 \
+    v.w = w;                                                 \
+    return v;                                                \
   }
 GNET_VEC2(unsigned char, uchar, 2)
 GNET_VEC4(unsigned char, uchar, 4)
@@ -262,10 +258,10 @@ GNET_ATOMIC_RMW(atomicXor, __atomic_fetch_xor, unsigned int)
 GNET_ATOMIC_RMW(atomicXor, __atomic_fetch_xor, unsigned long long int)
 #undef GNET_ATOMIC_RMW
 
-#define GNET_ATOMIC_CAS(T)                                                               \
-  inline T atomicCAS(T* p, T compare, T v) {                                             \
+#define GNET_ATOMIC_CAS(T)                                                                  \
+  inline T atomicCAS(T* p, T compare, T v) {                                                \
     __atomic_compare_exchange_n(p, &compare, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED); \
-    return compare;                                                                      \
+    return compare;                                                                         \
   }
 GNET_ATOMIC_CAS(int)
 GNET_ATOMIC_CAS(unsigned int)
@@ -273,12 +269,14 @@ GNET_ATOMIC_CAS(unsigned long long int)
 GNET_ATOMIC_CAS(unsigned short int)
 #undef GNET_ATOMIC_CAS
 
-#define GNET_ATOMIC_MINMAX(T)                                                                    \
-  inline T atomicMin(T* p, T v) {                                                                \
-    return gnet_emu::cas_loop_update<T>(p, [](T a, T b) { return b < a ? b : a; }, v);           \
-  }                                                                                              \
-  inline T atomicMax(T* p, T v) {                                                                \
-    return gnet_emu::cas_loop_update<T>(p, [](T a, T b) { return b > a ? b : a; }, v);           \
+#define GNET_ATOMIC_MINMAX(T)                          \
+  inline T atomicMin(T* p, T v) {                      \
+    return gnet_emu::cas_loop_update<T>(               \
+        p, [](T a, T b) { return b < a ? b : a; }, v); \
+  }                                                    \
+  inline T atomicMax(T* p, T v) {                      \
+    return gnet_emu::cas_loop_update<T>(               \
+        p, [](T a, T b) { return b > a ? b : a; }, v); \
   }
 GNET_ATOMIC_MINMAX(int)
 GNET_ATOMIC_MINMAX(unsigned int)
@@ -287,20 +285,24 @@ GNET_ATOMIC_MINMAX(unsigned long long int)
 #undef GNET_ATOMIC_MINMAX
 
 inline unsigned int atomicInc(unsigned int* p, unsigned int limit) {
-  return gnet_emu::cas_loop_update<unsigned int>(p, [](unsigned a, unsigned l) { return a >= l ? 0u : a + 1; }, limit);
+  return gnet_emu::cas_loop_update<unsigned int>(
+      p, [](unsigned a, unsigned l) { return a >= l ? 0u : a + 1; }, limit);
 }
 inline unsigned int atomicDec(unsigned int* p, unsigned int limit) {
-  return gnet_emu::cas_loop_update<unsigned int>(p, [](unsigned a, unsigned l) { return (a == 0 || a > l) ? l : a - 1; },
-                                                 limit);
+  return gnet_emu::cas_loop_update<unsigned int>(
+      p, [](unsigned a, unsigned l) { return (a == 0 || a > l) ? l : a - 1; }, limit);
 }
 inline float atomicAdd(float* p, float v) {
-  return gnet_emu::cas_loop_bits<float, uint32_t>(p, [](float a, float b) { return a + b; }, v);
+  return gnet_emu::cas_loop_bits<float, uint32_t>(
+      p, [](float a, float b) { return a + b; }, v);
 }
 inline double atomicAdd(double* p, double v) {
-  return gnet_emu::cas_loop_bits<double, uint64_t>(p, [](double a, double b) { return a + b; }, v);
+  return gnet_emu::cas_loop_bits<double, uint64_t>(
+      p, [](double a, double b) { return a + b; }, v);
 }
 inline float atomicExch(float* p, float v) {
-  return gnet_emu::cas_loop_bits<float, uint32_t>(p, [](float, float b) { return b; }, v);
+  return gnet_emu::cas_loop_bits<float, uint32_t>(
+      p, [](float, float b) { return b; }, v);
 }
 
 // ---- integer and float intrinsics -------------------------------------------------------------------
@@ -317,7 +319,8 @@ inline unsigned int __brev(unsigned int x) {
   return __builtin_bswap32(x);
 }
 inline unsigned long long __brevll(unsigned long long x) {
-  return (static_cast<unsigned long long>(__brev(static_cast<unsigned>(x))) << 32) | __brev(static_cast<unsigned>(x >> 32));
+  return (static_cast<unsigned long long>(__brev(static_cast<unsigned>(x))) << 32) |
+         __brev(static_cast<unsigned>(x >> 32));
 }
 // Byte i of the result is byte (s >> 4i) & 7 of the 8-byte value {y:x}.
 inline unsigned int __byte_perm(unsigned int x, unsigned int y, unsigned int s) {
@@ -375,7 +378,7 @@ inline float __expf(float x) { return expf(x); }
 inline float __logf(float x) { return logf(x); }
 inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
 
-#define GNET_MINMAX(T, F_MIN, F_MAX)              \
+#define GNET_MINMAX(T, F_MIN, F_MAX)                 \
   inline T F_MIN(T a, T b) { return b < a ? b : a; } \
   inline T F_MAX(T a, T b) { return b > a ? b : a; }
 GNET_MINMAX(int, min, max)
@@ -393,15 +396,13 @@ inline double max(double a, double b) { return fmax(a, b); }
 
 // ---- module exports (used by the wrapper that gnet-compile-kernels generates) -----------------------
 // GNET_HOST_ENTRY(kernel): exports `gnet_host_kernel_<kernel>`, the kernel's descriptor.
-#define GNET_HOST_ENTRY(name)                                                                         \
+#define GNET_HOST_ENTRY(name)                                                                       \
   extern "C" __attribute__((visibility("default"))) const gnet_emu_kernel gnet_host_kernel_##name = \
       ::gnet_emu::Entry<&name>::describe(#name);
 // GNET_HOST_MODULE(hash, "entry", ...): the module's source hash, entry list and barrier flag.
-#define GNET_HOST_MODULE(hash, ...)                                                                       \
-  extern "C" __attribute__((visibility("default"))) const char gnet_host_source[] =                      \
-      "gnet-host-source-sha256: " hash;                                                                   \
-  extern "C" __attribute__((visibility("default"))) const char* const gnet_host_entries[] = {__VA_ARGS__, \
-                                                                                               nullptr};  \
-  extern "C" __attribute__((visibility("default"))) int gnet_host_uses_barrier(void) {                    \
-    return ::gnet_emu::barrier_flag() ? 1 : 0;                                                            \
+#define GNET_HOST_MODULE(hash, ...)                                                                                   \
+  extern "C" __attribute__((visibility("default"))) const char gnet_host_source[] = "gnet-host-source-sha256: " hash; \
+  extern "C" __attribute__((visibility("default"))) const char* const gnet_host_entries[] = {__VA_ARGS__, nullptr};   \
+  extern "C" __attribute__((visibility("default"))) int gnet_host_uses_barrier(void) {                                \
+    return ::gnet_emu::barrier_flag() ? 1 : 0;                                                                        \
   }

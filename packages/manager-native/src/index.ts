@@ -1,15 +1,16 @@
 /**
  * `@gnet/manager-native`: the native core of the gnet manager.
  *
- * It holds what TypeScript cannot do by itself: the GPU proxy (CUDA driver API opened at run time,
- * so the addon loads without a GPU), helpers for the kernels that NFs ship as PTX, and live packet I/O
+ * It holds what TypeScript cannot do by itself: the GPU proxy ({@link GpuDevice}: the CUDA driver API
+ * opened at run time, so the addon loads without a GPU, or the emulated device that runs the same
+ * kernel sources compiled for the host), helpers for the kernels that NFs ship as PTX, and live packet I/O
  * on Linux interfaces ({@link AfPacketSocket}: AF_PACKET rings with fanout), and POSIX shared memory
  * regions for the multi-process manager ({@link createSharedRegion}, {@link openSharedRegion}).
  *
  * @packageDocumentation
  */
 export { loadNative, NativeLoadError, packageRoot } from './loader.js';
-export type { NativeBinding, GpuInfo, GpuDevice } from './loader.js';
+export type { NativeBinding, GpuInfo, GpuDeviceInfo } from './loader.js';
 export {
   PTX_SOURCE_TAG,
   kernelIncludeDir,
@@ -33,6 +34,25 @@ export {
   SHARED_REGION_MAX_BYTES,
 } from './shm.js';
 export type { SharedMemorySupport } from './shm.js';
+export { GpuDevice } from './gpu/device.js';
+export type { LaunchConfig } from './gpu/device.js';
+export { GpuStream, ticketReached } from './gpu/stream.js';
+export { GpuModule, GpuKernel } from './gpu/module.js';
+export { GpuEvent } from './gpu/event.js';
+export { KernelArgs } from './gpu/kernel-args.js';
+export { GpuError, CudaError, toGpuError } from './gpu/errors.js';
+export { ptxKernelParams } from './gpu/ptx.js';
+export type { PtxParam } from './gpu/ptx.js';
+export {
+  HOST_SOURCE_TAG,
+  buildHostKernel,
+  hostCompiler,
+  hostKernelEntries,
+  hostKernelPath,
+  hostKernelSourceHash,
+} from './gpu/host-kernels.js';
+export type { HostKernelBuild, HostKernelBuildOptions } from './gpu/host-kernels.js';
+export type { DevicePtr, Dim3, GpuMode, GpuOpenOptions, HostAllocation, HostBuffer, LaunchShape } from './gpu/types.js';
 
 import { loadNative, type GpuInfo } from './loader.js';
 

@@ -11,7 +11,7 @@ export interface NativeBinding {
 }
 
 /** A CUDA device as the driver reports it. */
-export interface GpuDevice {
+export interface GpuDeviceInfo {
   ordinal: number;
   name: string;
   /** Bytes of device memory. */
@@ -28,7 +28,7 @@ export interface GpuInfo {
   reason?: string;
   /** CUDA driver version as an integer (12040 = 12.4); 0 when the driver could not be opened. */
   driverVersion: number;
-  devices: GpuDevice[];
+  devices: GpuDeviceInfo[];
 }
 
 /** Thrown when the compiled addon cannot be found or loaded; the message says how to fix it. */

@@ -4,6 +4,7 @@
 
 #include "afpacket.h"
 #include "cuda_driver.h"
+#include "gpu_binding.h"
 #include "shm.h"
 
 namespace gnet {
@@ -15,6 +16,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceMethod("gpuInfo", &NativeAddon::GpuInfo),
                              InstanceValue("abiVersion", Napi::Number::New(env, 1), napi_enumerable),
                              InstanceValue("AfPacketSocket", AfPacketSocketWrap::Define(env), napi_enumerable),
+                             InstanceValue("gpu", gpu::DefineBinding(env), napi_enumerable),
                              InstanceValue("shmCreate", Napi::Function::New(env, shm::Create), napi_enumerable),
                              InstanceValue("shmOpen", Napi::Function::New(env, shm::Open), napi_enumerable),
                              InstanceValue("shmUnlink", Napi::Function::New(env, shm::Unlink), napi_enumerable),

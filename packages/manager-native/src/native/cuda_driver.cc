@@ -61,27 +61,48 @@ bool resolveProxy(void* lib, Driver& d, std::string& missing) {
 // Names of the result codes gnet reports most, for when the driver cannot name a code itself.
 const char* knownResultName(CUresult r) {
   switch (r) {
-    case 0: return "CUDA_SUCCESS";
-    case 1: return "CUDA_ERROR_INVALID_VALUE";
-    case 2: return "CUDA_ERROR_OUT_OF_MEMORY";
-    case 3: return "CUDA_ERROR_NOT_INITIALIZED";
-    case 4: return "CUDA_ERROR_DEINITIALIZED";
-    case 100: return "CUDA_ERROR_NO_DEVICE";
-    case 101: return "CUDA_ERROR_INVALID_DEVICE";
-    case 200: return "CUDA_ERROR_INVALID_IMAGE";
-    case 201: return "CUDA_ERROR_INVALID_CONTEXT";
-    case 209: return "CUDA_ERROR_NO_BINARY_FOR_GPU";
-    case 218: return "CUDA_ERROR_INVALID_PTX";
-    case 222: return "CUDA_ERROR_UNSUPPORTED_PTX_VERSION";
-    case 400: return "CUDA_ERROR_INVALID_HANDLE";
-    case 500: return "CUDA_ERROR_NOT_FOUND";
-    case 600: return "CUDA_ERROR_NOT_READY";
-    case 700: return "CUDA_ERROR_ILLEGAL_ADDRESS";
-    case 701: return "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES";
-    case 702: return "CUDA_ERROR_LAUNCH_TIMEOUT";
-    case 719: return "CUDA_ERROR_LAUNCH_FAILED";
-    case 999: return "CUDA_ERROR_UNKNOWN";
-    default: return nullptr;
+    case 0:
+      return "CUDA_SUCCESS";
+    case 1:
+      return "CUDA_ERROR_INVALID_VALUE";
+    case 2:
+      return "CUDA_ERROR_OUT_OF_MEMORY";
+    case 3:
+      return "CUDA_ERROR_NOT_INITIALIZED";
+    case 4:
+      return "CUDA_ERROR_DEINITIALIZED";
+    case 100:
+      return "CUDA_ERROR_NO_DEVICE";
+    case 101:
+      return "CUDA_ERROR_INVALID_DEVICE";
+    case 200:
+      return "CUDA_ERROR_INVALID_IMAGE";
+    case 201:
+      return "CUDA_ERROR_INVALID_CONTEXT";
+    case 209:
+      return "CUDA_ERROR_NO_BINARY_FOR_GPU";
+    case 218:
+      return "CUDA_ERROR_INVALID_PTX";
+    case 222:
+      return "CUDA_ERROR_UNSUPPORTED_PTX_VERSION";
+    case 400:
+      return "CUDA_ERROR_INVALID_HANDLE";
+    case 500:
+      return "CUDA_ERROR_NOT_FOUND";
+    case 600:
+      return "CUDA_ERROR_NOT_READY";
+    case 700:
+      return "CUDA_ERROR_ILLEGAL_ADDRESS";
+    case 701:
+      return "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES";
+    case 702:
+      return "CUDA_ERROR_LAUNCH_TIMEOUT";
+    case 719:
+      return "CUDA_ERROR_LAUNCH_FAILED";
+    case 999:
+      return "CUDA_ERROR_UNKNOWN";
+    default:
+      return nullptr;
   }
 }
 

@@ -49,21 +49,21 @@ struct Driver {
   CUresult (*cuModuleLoadDataEx)(CUmodule*, const void*, unsigned, CUjit_option*, void**) = nullptr;
   CUresult (*cuModuleUnload)(CUmodule) = nullptr;
   CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*) = nullptr;
-  CUresult (*cuMemAlloc)(CUdeviceptr*, size_t) = nullptr;           // cuMemAlloc_v2
-  CUresult (*cuMemFree)(CUdeviceptr) = nullptr;                     // cuMemFree_v2
-  CUresult (*cuMemAllocHost)(void**, size_t) = nullptr;             // cuMemAllocHost_v2
+  CUresult (*cuMemAlloc)(CUdeviceptr*, size_t) = nullptr;  // cuMemAlloc_v2
+  CUresult (*cuMemFree)(CUdeviceptr) = nullptr;            // cuMemFree_v2
+  CUresult (*cuMemAllocHost)(void**, size_t) = nullptr;    // cuMemAllocHost_v2
   CUresult (*cuMemFreeHost)(void*) = nullptr;
-  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void*, size_t) = nullptr;  // cuMemcpyHtoD_v2
-  CUresult (*cuMemcpyDtoH)(void*, CUdeviceptr, size_t) = nullptr;        // cuMemcpyDtoH_v2
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void*, size_t) = nullptr;                 // cuMemcpyHtoD_v2
+  CUresult (*cuMemcpyDtoH)(void*, CUdeviceptr, size_t) = nullptr;                       // cuMemcpyDtoH_v2
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void*, size_t, CUstream) = nullptr;  // _v2
   CUresult (*cuMemcpyDtoHAsync)(void*, CUdeviceptr, size_t, CUstream) = nullptr;        // _v2
-  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t) = nullptr;                // cuMemsetD8_v2
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t) = nullptr;                 // cuMemsetD8_v2
   CUresult (*cuMemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream) = nullptr;
   CUresult (*cuStreamCreate)(CUstream*, unsigned) = nullptr;
   CUresult (*cuStreamDestroy)(CUstream) = nullptr;  // cuStreamDestroy_v2
   CUresult (*cuStreamSynchronize)(CUstream) = nullptr;
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             CUstream, void**, void**) = nullptr;
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void**, void**) = nullptr;
   CUresult (*cuEventCreate)(CUevent*, unsigned) = nullptr;
   CUresult (*cuEventDestroy)(CUevent) = nullptr;  // cuEventDestroy_v2
   CUresult (*cuEventRecord)(CUevent, CUstream) = nullptr;

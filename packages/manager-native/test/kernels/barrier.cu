@@ -64,3 +64,17 @@ extern "C" __global__ void gnet_test_atomics(int32_t* __restrict__ c, uint32_t* 
   atomicXor(&c[4], (int32_t)i);
   atomicExch(&c[5], 7);
 }
+
+/**
+ * Threads t >= active return before the barrier (they count as arrived, as on Volta and later); the
+ * others exchange values through shared memory: out[b * active + t] = in of thread (t + 1) % active.
+ */
+extern "C" __global__ void gnet_test_early_exit(const int32_t* __restrict__ in, int32_t* __restrict__ out,
+                                                uint32_t active) {
+  __shared__ int32_t s[1024];
+  const uint32_t t = threadIdx.x;
+  if (t >= active) return;
+  s[t] = in[blockIdx.x * active + t];
+  __syncthreads();
+  out[blockIdx.x * active + t] = s[(t + 1) % active];
+}
