@@ -271,6 +271,24 @@ describe.skipIf(skip !== null)('afpacket backend on a veth pair between two name
     expect(port.stats().rxBytes).toBe(sink.bytes);
   });
 
+  it('wait sleeps on the receive queues and says whether frames wait; a transmit-only port has none', async () => {
+    expect(open('tx').wait(0)).toBe(false);
+    const port = open('rx');
+    const sink = new RecordingFlitSink(1 << 20);
+    let ready = 0;
+    // Poll only after wait reports frames: every block the sink gets was announced by wait.
+    const waitThenPoll: Poller = () => (port.wait(2) ? (ready++, port.pollFlits(sink)) : 0);
+    await sendWhilePolling(
+      a.ns,
+      { flows: 1, perFlow: 20, sportBase: 43000, srcIp: a.ip, dstIp: b.ip, dport: 9, sizes: [18], syns: 0, synPort: 7 },
+      [waitThenPoll],
+      () => sink.frames.filter((f) => f.proto === 17).length >= 20,
+      10_000,
+    );
+    expect(ready).toBeGreaterThan(0);
+    expect(sink.frames.filter((f) => f.proto === 17).length).toBe(20);
+  });
+
   it('sendFlits hands a block of frames from pipe memory to the kernel in one call', async () => {
     const port = open('tx');
     const server = nodeInNs(a.ns, RECEIVER, { ip: a.ip, port: 5556, expect: 120, maxMs: 8000 });

@@ -61,6 +61,12 @@ export interface AfPacketBackend extends WireBackend {
   readonly fanoutGroup: number | null;
   /** Per-socket counters (receive queues first; a transmit-only socket last), including kernel drops. */
   socketStats(): AfPacketStats[];
+  /**
+   * Sleeps until a receive queue has frames, or `timeoutMs` passes (-1: no limit); true when frames
+   * wait. A forwarder that calls it whenever `poll`/`pollFlits` come back empty leaves the CPU to the
+   * kernel's receive processing (softirq, often on the same core) instead of spinning on an empty ring.
+   */
+  wait(timeoutMs: number): boolean;
 }
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
@@ -262,6 +268,14 @@ class AfPacketPort implements AfPacketBackend {
 
   socketStats(): AfPacketStats[] {
     return this.sockets.map((s) => s.stats());
+  }
+
+  wait(timeoutMs: number): boolean {
+    if (this.closed || this.rxSockets.length === 0) return false;
+    if (this.rxStart < this.rxEnd) return true;
+    for (const s of this.rxSockets) if (s.rxReady()) return true;
+    // One queue: sleep on it. Several: sleep on the next in turn (fanout spreads flows evenly).
+    return this.rxSockets[this.nextQueue].wait(timeoutMs);
   }
 
   stats(): WireStats {
