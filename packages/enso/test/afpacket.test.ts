@@ -277,7 +277,7 @@ describe.skipIf(skip !== null)('afpacket backend on a veth pair between two name
     const sink = new RecordingFlitSink(1 << 20);
     let ready = 0;
     // Poll only after wait reports frames: every block the sink gets was announced by wait.
-    const waitThenPoll: Poller = () => (port.wait(2) ? (ready++, port.pollFlits(sink)) : 0);
+    const waitThenPoll: Poller = () => (port.wait(2) ? (ready++, port.pollFlits!(sink)) : 0);
     await sendWhilePolling(
       a.ns,
       { flows: 1, perFlow: 20, sportBase: 43000, srcIp: a.ip, dstIp: b.ip, dport: 9, sizes: [18], syns: 0, synPort: 7 },

@@ -1,6 +1,7 @@
 /**
  * `@gnet/framework`: G-NET's NF framework for TypeScript — the batch pipeline with hooks, the GPU
- * scheduler and the data-sync plan.
+ * scheduler and the data-sync plan. An NF is defined with {@link defineNf} and run with {@link startNf}
+ * (G-NET's `startCpu` / `startGpu`: {@link startCpu}, {@link startGpu}).
  *
  * @packageDocumentation
  */
@@ -15,3 +16,19 @@ export {
   type ScheduleInput,
   type Schedule,
 } from './scheduler.js';
+export {
+  defineNf,
+  startNf,
+  startCpu,
+  startGpu,
+  chooseMode,
+  nfAccess,
+  type NfDefinition,
+  type NfEnv,
+  type NfRuntime,
+  type NfMode,
+  type NfModeSetting,
+  type ModeChoice,
+  type StageFields,
+  type StartOptions,
+} from './nf.js';

@@ -6,5 +6,7 @@ describe('@gnet/framework package', () => {
     const mod = await expectDualPackage('@gnet/framework');
     expect(typeof mod.schedule).toBe('function');
     expect(typeof mod.computeSyncPlan).toBe('function');
+    expect(typeof mod.defineNf).toBe('function');
+    expect(typeof mod.startNf).toBe('function');
   });
 });

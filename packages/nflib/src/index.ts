@@ -1,7 +1,7 @@
 /**
  * `@gnet/nflib`: openNetVM's NF library and manager for TypeScript.
  *
- * - NF side: {@link init}, {@link run}, {@link stop}, {@link PacketBatch} and the {@link Action} codes.
+ * - NF side: {@link init}, {@link run}, {@link stop} ({@link runPipelined}: batches in flight for GPU NFs), {@link PacketBatch} and the {@link Action} codes.
  * - Packet helpers that read and write headers in place, with full and incremental checksums.
  * - Data-path building blocks: shared-memory rings and the packet pool.
  * - The manager runtime ({@link Manager}): ports, service chains, flow director, NF registry, stats;
@@ -17,6 +17,7 @@ export { Action, actionNames, parseAction, type ActionCode } from './nf/actions.
 export { parseNfArgs, type NfArgs } from './nf/args.js';
 export { PacketBatch } from './nf/batch.js';
 export { init, run, stop, type NfContext, type NfOptions, type NfMessage, type BatchHandler } from './nf/context.js';
+export { runPipelined, type PipelineStages } from './nf/pipeline.js';
 export { ChainTable, ChainDrop, Hop, parseChain, type ServiceChain } from './chain/service-chain.js';
 export { FlowDirector, hash5 } from './chain/flow-director.js';
 export { ConfigError, ConfigSection, parseLocatedJson, type LocatedJson, type SourcePosition } from './config/located-json.js';

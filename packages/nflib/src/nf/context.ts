@@ -52,6 +52,8 @@ export interface NfContext {
   readonly args: NfArgs;
   /** The shared packet pool. */
   readonly pool: PacketPool;
+  /** Most packets per batch (the manager's burst). */
+  readonly burst: number;
   /** Called once before the first batch. */
   onSetup?: (ctx: NfContext) => void | Promise<void>;
   /** Called with each message sent to this NF (between batches). */
@@ -70,7 +72,11 @@ export interface NfContext {
 /** A batch handler: read and rewrite packets, set `batch.action[i]` / `batch.destination[i]`. */
 export type BatchHandler = (batch: PacketBatch, ctx: NfContext) => void;
 
-class Context implements NfContext {
+/**
+ * The NF handle behind {@link NfContext}, with the link to its manager.
+ * @internal
+ */
+export class Context implements NfContext {
   readonly tag: string;
   readonly serviceId: number;
   readonly instanceId: number;
@@ -79,6 +85,7 @@ class Context implements NfContext {
   readonly configSource: string;
   readonly args: NfArgs;
   readonly pool: PacketPool;
+  readonly burst: number;
   onSetup?: (ctx: NfContext) => void | Promise<void>;
   onMessage?: (msg: NfMessage, ctx: NfContext) => void;
   readonly link: NfLink;
@@ -98,6 +105,7 @@ class Context implements NfContext {
     this.configSource = link.configSource;
     this.args = args;
     this.pool = link.pool;
+    this.burst = link.burst;
   }
 
   get stopping(): boolean {
@@ -205,18 +213,11 @@ function handleSignals(ctx: Context): () => void {
  * manager is gone, and then gives its slot back.
  */
 export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> {
-  const c = ctx as Context;
-  if (c.onSetup) await c.onSetup(c);
-  const link = c.link;
-  const { rx, tx, ctl, counters, pool, burst } = link;
+  const loop = await PacketLoop.begin(ctx);
+  const c = loop.ctx;
+  const { rx, ctl, counters, pool, burst } = loop.link;
   const batch = new PacketBatch(pool, burst);
-  const idle = new IdleBackoff({ spins: 64, maxSleepMs: 2 });
-  const limit = c.args.packetLimit;
-  const deadline = c.args.timeToLive > 0 ? Date.now() + c.args.timeToLive * 1000 : Infinity;
-  let lastYield = Date.now();
-  let gone: string | null = null;
-  Atomics.store(ctl, ControlWord.STATE, NfState.RUNNING);
-  c.looping = true;
+  const idle = loop.idle;
   try {
     while (Atomics.load(ctl, ControlWord.STOP) === 0) {
       const n = rx.dequeueBurst(batch.slots, burst);
@@ -228,43 +229,139 @@ export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> 
         try {
           handler(batch, c);
         } catch (err) {
-          counters[NfCounter.HANDLER_ERRORS]++;
-          batch.setAll(0);
-          if (counters[NfCounter.HANDLER_ERRORS] <= 3) console.error(`gnet: NF ${c.tag} handler threw (batch dropped): ${(err as Error).stack ?? err}`);
+          loop.handlerFailed(batch, err);
         }
-        counters[NfCounter.DROPPED] += batch.scatter(pool);
-        counters[NfCounter.BATCHES]++;
-        // The manager drains this ring as fast as it fills; a full ring means it stalled: wait for room.
-        let sent = 0;
-        while (sent < n) {
-          sent += tx.enqueueBurst(sent === 0 ? batch.slots : batch.slots.subarray(sent), n - sent);
-          if (sent < n) {
-            Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
-            await new Promise((r) => setTimeout(r, 0));
-            if ((gone = link.poll(c.deliver)) !== null) break;
-          }
-        }
-        if (gone !== null) break;
-        counters[NfCounter.TX] += n;
-        c.packets += n;
-        if (limit > 0 && c.packets >= limit) break;
+        const done = loop.complete(batch);
+        if (done !== true && !(await done)) break;
+        if (loop.limitReached) break;
       } else if (rx.closed) break;
       else idle.idle(rx);
-      const now = Date.now();
-      if (now - lastYield >= 5) {
-        lastYield = now;
-        if (now >= deadline) break;
-        if ((gone = link.poll(c.deliver)) !== null) break;
-        await new Promise((r) => setImmediate(r));
-      }
+      if (loop.yieldDue() && (await loop.pause())) break;
     }
   } finally {
-    c.looping = false;
-    Atomics.store(ctl, ControlWord.STATE, NfState.STOPPED);
-    link.leave();
-    c.detachSignals();
+    loop.end();
   }
-  if (gone !== null) console.error(`gnet: NF ${c.tag} stopped: ${gone}`);
+}
+
+/**
+ * The machinery every NF packet loop shares ({@link run}, and `runPipelined` in `nf/pipeline.ts`):
+ * setup and teardown of the loop state, returning a finished batch to the manager with its counters,
+ * the `-l`/`-t` limits, and the periodic yield that delivers messages and notices a vanished manager.
+ * @internal
+ */
+export class PacketLoop {
+  /** The NF. */
+  readonly ctx: Context;
+  /** Its connection to the manager. */
+  readonly link: NfLink;
+  /** The idle policy of the loop (spin, then sleep on the rx ring's doorbell). */
+  readonly idle = new IdleBackoff({ spins: 64, maxSleepMs: 2 });
+  /** Why the NF must stop (its manager is gone), or null. */
+  gone: string | null = null;
+  private readonly limit: number;
+  private readonly deadline: number;
+  private lastYield = Date.now();
+
+  private constructor(c: Context) {
+    this.ctx = c;
+    this.link = c.link;
+    this.limit = c.args.packetLimit;
+    this.deadline = c.args.timeToLive > 0 ? Date.now() + c.args.timeToLive * 1000 : Infinity;
+  }
+
+  /** Runs the NF's `onSetup`, marks it running and returns the loop state. */
+  static async begin(ctx: NfContext): Promise<PacketLoop> {
+    const c = ctx as Context;
+    if (c.onSetup) await c.onSetup(c);
+    const loop = new PacketLoop(c);
+    Atomics.store(c.link.ctl, ControlWord.STATE, NfState.RUNNING);
+    c.looping = true;
+    return loop;
+  }
+
+  /** Whether the manager (or {@link stop}) asked the loop to end. */
+  get stopRequested(): boolean {
+    return Atomics.load(this.link.ctl, ControlWord.STOP) !== 0;
+  }
+
+  /** Whether `-l` packets were returned. */
+  get limitReached(): boolean {
+    return this.limit > 0 && this.ctx.packets >= this.limit;
+  }
+
+  /** A handler threw: the batch is dropped and counted (the first three are logged). */
+  handlerFailed(batch: PacketBatch, err: unknown): void {
+    const counters = this.link.counters;
+    counters[NfCounter.HANDLER_ERRORS]++;
+    batch.setAll(0);
+    if (counters[NfCounter.HANDLER_ERRORS] <= 3) console.error(`gnet: NF ${this.ctx.tag} handler threw (batch dropped): ${(err as Error).stack ?? err}`);
+  }
+
+  /**
+   * Scatters `batch`'s actions into the pool and hands its packets back to the manager. Returns
+   * `true` when they all went at once (no promise on that path); otherwise a promise that waits for
+   * room in the ring and resolves to false when the manager is gone ({@link PacketLoop.gone}).
+   */
+  complete(batch: PacketBatch): true | Promise<boolean> {
+    const { tx, counters, pool } = this.link;
+    const n = batch.count;
+    counters[NfCounter.DROPPED] += batch.scatter(pool);
+    counters[NfCounter.BATCHES]++;
+    const sent = n > 0 ? tx.enqueueBurst(batch.slots, n) : 0;
+    if (sent === n) {
+      this.sent(n);
+      return true;
+    }
+    return this.completeSlow(batch, sent);
+  }
+
+  /** The manager drains the ring as fast as it fills; a full ring means it stalled: wait for room. */
+  private async completeSlow(batch: PacketBatch, sent: number): Promise<boolean> {
+    const { tx, ctl } = this.link;
+    const n = batch.count;
+    while (sent < n) {
+      Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
+      await new Promise((r) => setTimeout(r, 0));
+      if ((this.gone = this.link.poll(this.ctx.deliver)) !== null) return false;
+      sent += tx.enqueueBurst(batch.slots.subarray(sent), n - sent);
+    }
+    this.sent(n);
+    return true;
+  }
+
+  private sent(n: number): void {
+    this.link.counters[NfCounter.TX] += n;
+    this.ctx.packets += n;
+  }
+
+  /** Whether the loop should yield to the event loop now (every few milliseconds). */
+  yieldDue(): boolean {
+    const now = Date.now();
+    if (now - this.lastYield < 5) return false;
+    this.lastYield = now;
+    return true;
+  }
+
+  /**
+   * Checks the `-t` limit and the manager, delivers messages and yields to the event loop; returns
+   * true when the loop must end.
+   */
+  async pause(): Promise<boolean> {
+    if (this.lastYield >= this.deadline) return true;
+    if ((this.gone = this.link.poll(this.ctx.deliver)) !== null) return true;
+    await new Promise((r) => setImmediate(r));
+    return false;
+  }
+
+  /** Marks the NF stopped and gives its place back (the loop's `finally`). */
+  end(): void {
+    const c = this.ctx;
+    c.looping = false;
+    Atomics.store(this.link.ctl, ControlWord.STATE, NfState.STOPPED);
+    this.link.leave();
+    c.detachSignals();
+    if (this.gone !== null) console.error(`gnet: NF ${c.tag} stopped: ${this.gone}`);
+  }
 }
 
 /** Asks the NF's loop to finish its current batch and return (onvm_nflib_stop). */

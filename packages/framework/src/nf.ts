@@ -1,0 +1,254 @@
+/**
+ * G-NET's NF abstraction (`onvm_framework`): an NF is a set of hooks that the framework runs over
+ * batches, on the CPU (`cpu` mode) or with a kernel on the GPU proxy (`gpu`, or `emulated` without a
+ * GPU), with several batches in flight.
+ *
+ * @module
+ */
+import { init, run, runPipelined, type NfContext, type PacketBatch } from '@gnet/nflib';
+import { GpuDevice, KernelArgs, gpuInfo, type GpuModule, type GpuStream, type LaunchShape } from '@gnet/manager-native';
+import type { NfAccess } from './sync-plan.js';
+import type { PerfModel } from './scheduler.js';
+
+/** Where an NF's batch work runs. */
+export type NfMode = 'cpu' | 'emulated' | 'gpu';
+
+/** A mode as asked for (`--mode`): one of {@link NfMode}, or `auto` (gpu when usable, else cpu). */
+export type NfModeSetting = NfMode | 'auto';
+
+/** Packet fields and meta an NF's stages touch, per stage (G-NET's read/write sets). */
+export interface StageFields {
+  /** The CPU pre-process stage (before HtoD). */
+  pre?: readonly string[];
+  /** The kernel. */
+  gpu?: readonly string[];
+  /** The CPU post-process stage (after DtoH). */
+  post?: readonly string[];
+}
+
+/** What every hook sees besides the batch: the NF, its mode and, off the CPU, its device. */
+export interface NfEnv {
+  /** The NF's handle from nflib. */
+  readonly ctx: NfContext;
+  /** The mode the NF runs in. */
+  readonly mode: NfMode;
+  /** The NF's config section (without `mode` and `workers`, which the framework consumes). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Most packets per batch (the manager's burst): size host and device buffers by it. */
+  readonly burst: number;
+  /** The GPU proxy (`gpu` or `emulated` mode; undefined in `cpu` mode). */
+  readonly device: GpuDevice | undefined;
+  /** The NF's kernel module, loaded (undefined in `cpu` mode). */
+  readonly module: GpuModule | undefined;
+  /** This NF worker's stream (undefined in `cpu` mode): queue `htod`/`dtoh` requests on it. */
+  readonly stream: GpuStream | undefined;
+}
+
+/** The hooks' view once the NF's `init` ran: {@link NfEnv} plus the state `init` returned. */
+export interface NfRuntime<S> extends NfEnv {
+  /** What {@link NfDefinition.init} returned (tables, device copies of them, ...). */
+  readonly state: S;
+}
+
+/**
+ * An NF for the framework: G-NET's hooks, its kernel, its read/write sets and performance model.
+ * `S` is the NF's state (built once by `init`), `B` one pipeline buffer's host/device buffers
+ * (built per buffer by `initHostBuf`). Hooks run on the NF's worker thread; none is called per packet.
+ */
+export interface NfDefinition<S = undefined, B = undefined> {
+  /** The NF's name (its tag in stats, and its section in `--config`). */
+  name: string;
+  /** The kernel: a `.ptx` path (its sibling `.host.so` on the emulated device) and its entry name. */
+  kernel?: { module: string; entry: string };
+  /** Batches in flight per worker in `gpu`/`emulated` mode (default 3: receiving, on the GPU, sending). */
+  depth?: number;
+  /** Microseconds a partly filled batch waits before it is launched anyway (default 100). */
+  deadlineUs?: number;
+  /** Once, before the first batch, in every mode (G-NET's init): builds the NF's state. */
+  init?(env: NfEnv): S;
+  /** Once per pipeline buffer, off the CPU (G-NET's init_host_buf): allocates pinned host and device buffers. */
+  initHostBuf?(rt: NfRuntime<S>, slot: number): B;
+  /** CPU pre-processing of a batch: gather the kernel's input into the buffer's pinned host memory. */
+  pre?(batch: PacketBatch, buf: B, rt: NfRuntime<S>): void;
+  /** Queues the batch's host→device copies on `rt.stream` (G-NET's gcudaMemcpyHtoD, async). */
+  htod?(batch: PacketBatch, buf: B, rt: NfRuntime<S>): void;
+  /** Sets the kernel's arguments (typed setters on `args`) and returns the launch shape. */
+  setArg?(args: KernelArgs, batch: PacketBatch, buf: B, rt: NfRuntime<S>): LaunchShape;
+  /** Queues the batch's device→host copies on `rt.stream` (G-NET's gcudaMemcpyDtoH, async). */
+  dtoh?(batch: PacketBatch, buf: B, rt: NfRuntime<S>): void;
+  /** CPU post-processing once the batch's GPU work completed: apply results (actions, packet bytes). */
+  post?(batch: PacketBatch, buf: B, rt: NfRuntime<S>): void;
+  /** The whole batch on the CPU (`cpu` mode, G-NET's cpu-only mode): no GPU call at all. */
+  cpu?(batch: PacketBatch, rt: NfRuntime<S>): void;
+  /** Fields each stage reads (for the data-sync plan). */
+  readSet?: StageFields;
+  /** Fields each stage writes (for the data-sync plan). */
+  writeSet?: StageFields;
+  /** G-NET's performance model of the NF (kernel `k1·B/N + b1`, copy `k2·B + b2`), for the scheduler. */
+  model?: PerfModel;
+}
+
+/**
+ * Checks an NF definition and returns it, typed (G-NET's `onvm_framework` registration).
+ * @throws Error when the NF can run in no mode (no `cpu` hook and no kernel), or a kernel NF lacks `setArg`.
+ */
+export function defineNf<S = undefined, B = undefined>(def: NfDefinition<S, B>): NfDefinition<S, B> {
+  if (!def.name) throw new Error('defineNf: an NF needs a name');
+  if (!def.cpu && !def.kernel) throw new Error(`defineNf(${def.name}): give a cpu hook, a kernel, or both`);
+  if (def.kernel && !def.setArg) throw new Error(`defineNf(${def.name}): a kernel NF needs a setArg hook`);
+  return def;
+}
+
+/** The NF's read/write sets as {@link NfAccess}, for `computeSyncPlan`. */
+export function nfAccess(def: NfDefinition<unknown, unknown>): NfAccess {
+  const r = def.readSet ?? {};
+  const w = def.writeSet ?? {};
+  return { name: def.name, preReads: r.pre, preWrites: w.pre, gpuReads: r.gpu, gpuWrites: w.gpu, postReads: r.post, postWrites: w.post };
+}
+
+/** A mode choice and why it was made. */
+export interface ModeChoice {
+  /** The mode the NF runs in. */
+  mode: NfMode;
+  /** Why (printed at start). */
+  reason: string;
+}
+
+/**
+ * Resolves the asked-for mode for an NF: `auto` is `gpu` when the NF has a kernel and a GPU is
+ * usable, else `cpu` (or `emulated` when the NF has no cpu hook).
+ * @throws Error when the NF cannot run in the asked mode (cpu without a cpu hook, gpu/emulated without a kernel).
+ */
+export function chooseMode(def: NfDefinition<unknown, unknown>, asked: NfModeSetting): ModeChoice {
+  if (asked === 'cpu') {
+    if (!def.cpu) throw new Error(`NF ${def.name} has no cpu hook, so it cannot run in cpu mode`);
+    return { mode: 'cpu', reason: 'asked for' };
+  }
+  if (asked === 'gpu' || asked === 'emulated') {
+    if (!def.kernel) throw new Error(`NF ${def.name} has no kernel, so it cannot run in ${asked} mode`);
+    return { mode: asked, reason: 'asked for' };
+  }
+  if (!def.kernel) return { mode: 'cpu', reason: 'auto: the NF has no kernel' };
+  const info = gpuInfo();
+  if (info.available) return { mode: 'gpu', reason: `auto: GPU usable (${info.devices[0]?.name ?? 'device 0'})` };
+  if (def.cpu) return { mode: 'cpu', reason: `auto: no usable GPU (${info.reason})` };
+  return { mode: 'emulated', reason: `auto: no usable GPU (${info.reason}) and the NF has no cpu hook` };
+}
+
+/** Options of {@link startNf}. */
+export interface StartOptions {
+  /** Overrides the mode of the config (`ctx.config.mode`, from `gnet run --mode`). */
+  mode?: NfModeSetting;
+  /** An nflib context already made by `init()` (default: `init({ tag: def.name })`). */
+  ctx?: NfContext;
+  /** Where the mode line goes (default `console.error`; stdout belongs to the summary line). */
+  log?: (line: string) => void;
+}
+
+/** A number from the NF's config section (`pipelineDepth`, `batchDeadlineUs`), or undefined when absent. */
+function positiveSetting(config: Record<string, unknown>, key: string): number | undefined {
+  const v = config[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0)) throw new Error(`config ${key} must be a number >= 0, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function modeSetting(v: unknown): NfModeSetting {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'cpu' || v === 'emulated' || v === 'gpu') return v;
+  throw new Error(`mode must be auto, cpu, emulated or gpu, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Runs an NF under the framework until its manager stops it (joins with nflib's `init`, then runs
+ * the batch loop). In `cpu` mode each batch goes to the `cpu` hook in the NF thread, through nflib's
+ * `run`, with no GPU call. In `gpu`/`emulated` mode the NF's kernel module is loaded, `init` and, per
+ * pipeline buffer, `initHostBuf` run, and each batch goes `pre → htod → setArg/launch → dtoh` as one
+ * submission on the worker's own stream; `post` runs when it completed. Up to `depth` batches are in
+ * flight (`runPipelined`), and return to the manager in order. The NF's config section may set
+ * `pipelineDepth` and `batchDeadlineUs` (overriding the definition's `depth` and `deadlineUs`).
+ * @throws Error for a mode the NF cannot run in; GpuError when the device or the module cannot be opened.
+ */
+export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptions = {}): Promise<void> {
+  const ctx = options.ctx ?? init({ tag: def.name });
+  const config: Record<string, unknown> = { ...((ctx.config ?? {}) as Record<string, unknown>) };
+  const asked = options.mode ?? modeSetting(config.mode);
+  delete config.mode;
+  delete config.workers;
+  const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
+  (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
+  const burst = ctx.burst;
+  if (choice.mode === 'cpu') {
+    const env: NfEnv = { ctx, mode: 'cpu', config, burst, device: undefined, module: undefined, stream: undefined };
+    const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
+    const cpu = def.cpu as NonNullable<typeof def.cpu>;
+    await run(ctx, (batch) => cpu(batch, rt));
+    return;
+  }
+  const kernel = def.kernel as NonNullable<typeof def.kernel>;
+  const setArg = def.setArg as NonNullable<typeof def.setArg>;
+  const device = GpuDevice.open({ mode: choice.mode });
+  const module = device.loadModule(kernel.module);
+  module.kernel(kernel.entry); // fails now, not on the first batch, when the entry is missing
+  const stream = device.stream(ctx.serviceId * 1024 + ctx.instanceId);
+  const env: NfEnv = { ctx, mode: choice.mode, config, burst, device, module, stream };
+  const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
+  const depth = positiveSetting(config, 'pipelineDepth') ?? def.depth ?? 3;
+  const deadlineUs = positiveSetting(config, 'batchDeadlineUs') ?? def.deadlineUs;
+  const bufs: B[] = [];
+  for (let i = 0; i < depth; i++) bufs.push(def.initHostBuf ? def.initHostBuf(rt, i) : (undefined as B));
+  const tickets = new Float64Array(depth);
+  const args = new KernelArgs();
+  const { pre, htod, dtoh, post } = def;
+  try {
+    await runPipelined(ctx, {
+      depth,
+      deadlineUs,
+      start(batch, slot) {
+        const buf = bufs[slot];
+        try {
+          pre?.(batch, buf, rt);
+          htod?.(batch, buf, rt);
+          const shape = setArg(args.reset(), batch, buf, rt);
+          stream.launch(module, kernel.entry, shape, args);
+          dtoh?.(batch, buf, rt);
+        } catch (err) {
+          // The batch is dropped; what its hooks queued (copies into its own buffers) must not
+          // ride along with the next batch's submission.
+          if (stream.pending > 0) stream.submit();
+          throw err;
+        }
+        tickets[slot] = stream.submit();
+      },
+      poll(batch, slot) {
+        const t = tickets[slot];
+        if (!stream.done(t)) return false;
+        stream.wait(t); // reports a failure of this batch's requests (a GpuError drops the batch)
+        post?.(batch, bufs[slot], rt);
+        return true;
+      },
+    });
+  } finally {
+    try {
+      stream.synchronize();
+    } finally {
+      device.close();
+    }
+  }
+}
+
+/** G-NET's `startCpu`: {@link startNf} in cpu-only mode (the `cpu` hook, no GPU call). */
+export function startCpu<S, B>(def: NfDefinition<S, B>, options: Omit<StartOptions, 'mode'> = {}): Promise<void> {
+  return startNf(def, { ...options, mode: 'cpu' });
+}
+
+/**
+ * G-NET's `startGpu`: {@link startNf} with the kernel, on the GPU, or on the emulated device when
+ * the config asks for it or no GPU is usable (never in cpu mode).
+ */
+export function startGpu<S, B>(def: NfDefinition<S, B>, options: Omit<StartOptions, 'mode'> = {}): Promise<void> {
+  const ctx = options.ctx ?? init({ tag: def.name });
+  const asked = modeSetting((ctx.config as Record<string, unknown> | undefined)?.mode);
+  const mode: NfMode = asked === 'gpu' || asked === 'emulated' ? asked : gpuInfo().available ? 'gpu' : 'emulated';
+  return startNf(def, { ...options, ctx, mode });
+}

@@ -1,0 +1,137 @@
+/**
+ * The pipelined packet loop: several batches in flight at once, as G-NET's three buffers per worker
+ * (one receiving, one on the GPU, one being sent). Built on the same loop machinery as `run`.
+ * @module
+ */
+import { ControlWord, NfCounter } from '../runtime/attach.js';
+import { PacketBatch } from './batch.js';
+import { PacketLoop, type NfContext } from './context.js';
+
+/** The stages of a pipelined NF: start work on a batch, and say when it is done. */
+export interface PipelineStages {
+  /**
+   * Batches in flight at most, counting the one being received (default 3: G-NET's receiving, on
+   * the GPU and sending buffers). 1 turns pipelining off: each batch completes before the next is received.
+   */
+  depth?: number;
+  /**
+   * Microseconds a partly filled batch waits for more packets before it is started anyway
+   * (default 100), so a trickle of packets is never stuck waiting for a full batch.
+   */
+  deadlineUs?: number;
+  /**
+   * Starts the work on a received batch (pre-process, submit GPU work). `slot` (0 ≤ slot < depth)
+   * names the batch's buffer set: the same `slot` is never in flight twice. Throwing drops the batch.
+   */
+  start(batch: PacketBatch, slot: number, ctx: NfContext): void;
+  /**
+   * Whether the batch started in `slot` is done; when it says true it has applied its results
+   * (post-process: `batch.action`, `batch.destination`, packet bytes). Called only for the oldest
+   * batch in flight, so batches return to the manager in the order they were received. Throwing
+   * drops the batch.
+   */
+  poll(batch: PacketBatch, slot: number, ctx: NfContext): boolean;
+}
+
+/**
+ * Runs the NF's packet loop with up to `depth` batches in flight (onvm_nflib_run for a GPU NF).
+ * Packets from the NF's ring fill a batch; the batch is started ({@link PipelineStages.start}) when
+ * it is full (the ring's burst) or when its first packet has waited `deadlineUs`; the loop then
+ * receives the next batch while earlier ones are in flight, and returns batches to the manager in
+ * order once {@link PipelineStages.poll} says they are done. Stopping (manager, {@link stop}, `-l`,
+ * `-t`, a closed ring) finishes the batches in flight first. Counters, idle back-off, heartbeat and
+ * message delivery are those of `run`.
+ * @throws RangeError when `depth` is not an integer in 1..64 or `deadlineUs` is negative.
+ */
+export async function runPipelined(ctx: NfContext, stages: PipelineStages): Promise<void> {
+  const depth = stages.depth ?? 3;
+  const deadlineMs = (stages.deadlineUs ?? 100) / 1000;
+  if (!Number.isInteger(depth) || depth < 1 || depth > 64) throw new RangeError(`pipeline depth must be an integer in 1..64, got ${depth}`);
+  if (!(deadlineMs >= 0)) throw new RangeError(`pipeline deadlineUs must be >= 0, got ${stages.deadlineUs}`);
+  const loop = await PacketLoop.begin(ctx);
+  const c = loop.ctx;
+  const { rx, ctl, counters, pool, burst } = loop.link;
+  const idle = loop.idle;
+  const batches: PacketBatch[] = [];
+  for (let i = 0; i < depth; i++) batches.push(new PacketBatch(pool, burst));
+  const failed = new Uint8Array(depth);
+  const scratch = new Uint32Array(burst);
+  let head = 0; // oldest batch in flight
+  let inFlight = 0;
+  let filled = 0; // packets in the batch being received (slot (head + inFlight) % depth)
+  let firstAt = 0; // when its first packet came
+  let draining = false;
+  try {
+    for (;;) {
+      let progress = false;
+      if (!draining && (loop.stopRequested || loop.limitReached)) draining = true;
+      // Receive into the free buffer.
+      if (inFlight < depth) {
+        const slot = (head + inFlight) % depth;
+        const b = batches[slot];
+        if (!draining && filled < burst) {
+          // A partly filled batch takes the rest through `scratch` (no subarray view per turn).
+          const n = rx.dequeueBurst(filled === 0 ? b.slots : scratch, burst - filled);
+          Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
+          if (n > 0) {
+            if (filled === 0) firstAt = performance.now();
+            else for (let k = 0; k < n; k++) b.slots[filled + k] = scratch[k];
+            filled += n;
+            progress = true;
+          } else if (rx.closed) draining = true;
+        }
+        // Start it when full, when its deadline expired, or when no more packets will come.
+        if (filled > 0 && (filled === burst || draining || performance.now() - firstAt >= deadlineMs)) {
+          b.gather(pool, filled);
+          counters[NfCounter.RX] += filled;
+          filled = 0;
+          failed[slot] = 0;
+          try {
+            stages.start(b, slot, c);
+          } catch (err) {
+            loop.handlerFailed(b, err);
+            failed[slot] = 1;
+          }
+          inFlight++;
+          progress = true;
+        }
+      }
+      // Return finished batches, oldest first.
+      while (inFlight > 0) {
+        const b = batches[head];
+        if (failed[head] === 0) {
+          let finished: boolean;
+          try {
+            finished = stages.poll(b, head, c);
+          } catch (err) {
+            loop.handlerFailed(b, err);
+            finished = true;
+          }
+          if (!finished) break;
+        }
+        const done = loop.complete(b);
+        if (done !== true && !(await done)) return;
+        head = head + 1 === depth ? 0 : head + 1;
+        inFlight--;
+        progress = true;
+      }
+      if (draining && inFlight === 0 && filled === 0) break;
+      if (progress) idle.reset();
+      else if (inFlight === 0) {
+        // Nothing in flight: sleep on the ring, but never past a waiting batch's deadline.
+        if (filled === 0) idle.idle(rx);
+        else {
+          const left = firstAt + deadlineMs - performance.now();
+          if (left > 0) rx.waitForData(left);
+        }
+      }
+      // (With work in flight the loop polls it without sleeping.)
+      if (loop.yieldDue() && (await loop.pause())) {
+        if (loop.gone !== null) return;
+        draining = true;
+      }
+    }
+  } finally {
+    loop.end();
+  }
+}
