@@ -1,0 +1,179 @@
+// The NF framework on generated 64 B traffic, manager in this process and each NF a worker_thread:
+// (1) its cost per batch: a no-op NF on nflib's bare `run()` (the peer, nflib's examples/noop-nf.mjs)
+//     beside a no-op `defineNf({ cpu() {} })` NF in cpu mode (goal: overhead <= 5% of the peer's cost);
+// (2) the LPM test NF (test/fixtures/lpm-nf.mjs, the router's DIR-24-8 kernel) in cpu mode and on the
+//     emulated device (goal: emulated within 2x of cpu), over manager bursts of 32..256 packets (the
+//     most per batch) and with the pipeline on (3 batches in flight) and off (1);
+// (3) the same on a CUDA GPU when one is usable.
+// Rates are packets forwarded per second from the first packet out to the end of the run (an NF's
+// startup, e.g. the LPM's 64 MiB table, is not timed). Prints BENCH lines; see tools/bench.mjs.
+import { fileURLToPath } from 'node:url';
+import { buildHostKernel, gpuInfo } from '@gnet/manager-native';
+import { Manager } from '@gnet/nflib';
+
+const quick = process.env.BENCH_QUICK === '1';
+const runs = quick ? 1 : 2;
+const packets = quick ? 500_000 : 2_000_000;
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const peerNoop = here('../../nflib/examples/noop-nf.mjs');
+const fwNoop = here('../test/fixtures/noop-framework-nf.mjs');
+const lpm = here('../test/fixtures/lpm-nf.mjs');
+const lpmCu = here('../../nf-router/kernels/lpm.cu');
+// gen's default destinations are 10.1.0.0/16: hop 2 (port 1) for most, longer prefixes for 10.1.2.x.
+const ROUTES = ['10.0.0.0/8 1', '10.1.0.0/16 2', '10.1.2.0/24 3', '10.1.2.128/25 4', '10.1.2.200/32 7', '192.168.0.0/16 6'];
+
+const print = (group, row) => console.log(`BENCH ${JSON.stringify({ group, ...row })}`);
+const G_OVERHEAD = 'framework cost per batch: no-op NF, 64 B, cpu mode';
+const G_LPM = 'framework LPM NF (DIR-24-8), 64 B: cpu vs emulated device, burst and pipeline depth';
+const G_GPU = 'framework LPM NF (DIR-24-8), 64 B: CUDA GPU';
+
+/** One run: the NF alone in the chain, gen on port 0, two null sinks (the LPM sends to port 1 or 2). */
+async function once(module, { burst = 64, config } = {}) {
+  const m = await Manager.create({
+    ports: [
+      { spec: `gen:count=${packets},size=64,flows=1024`, role: 'rx' },
+      { spec: 'null', role: 'tx' },
+      { spec: 'null', role: 'tx' },
+    ],
+    nfs: [{ tag: 'nf', module, serviceId: 1, config, nfArgs: [] }],
+    burst,
+  });
+  // Start the clock at the first packet out: the manager yields every few ms, so a 1 ms timer samples.
+  let t0 = 0n;
+  let tx0 = 0;
+  const timer = setInterval(() => {
+    if (t0 !== 0n) return;
+    const tx = m.accounting().transmitted;
+    if (tx > 0) {
+      t0 = process.hrtime.bigint();
+      tx0 = tx;
+    }
+  }, 1);
+  try {
+    await m.run({ untilDrained: true });
+    const t1 = process.hrtime.bigint();
+    clearInterval(timer);
+    const a = m.accounting();
+    const s = Number(t1 - t0) / 1e9;
+    if (t0 === 0n || s <= 0 || a.transmitted - tx0 <= 0) throw new Error(`no packets forwarded (${JSON.stringify(a)})`);
+    return { mpps: (a.transmitted - tx0) / s / 1e6, forwardedPct: (100 * a.transmitted) / packets };
+  } finally {
+    clearInterval(timer);
+    // An NF worker whose loop ended idles until close() terminates it (2 s): let that happen in the
+    // background (an idle worker takes no CPU) and wait for all of them at the end.
+    closing.push(m.close());
+  }
+}
+const closing = [];
+
+/** Best of `runs`: on a small shared machine single runs swing with what else is scheduled. */
+async function best(module, opts) {
+  let b = null;
+  for (let i = 0; i < runs; i++) {
+    const r = await once(module, opts);
+    if (b === null || r.mpps > b.mpps) b = r;
+  }
+  return b;
+}
+
+const gbps = (mpps) => (mpps * 64 * 8) / 1e3;
+const bestNote = `best of ${runs}; ${packets} pkts offered at generator speed`;
+const lpmConfig = (mode, extra = {}) => ({ routes: ROUTES, ...extra, mode, workers: 1 });
+
+// Warm up this process's data path (the manager's first run is slower than the ones after it).
+await once(peerNoop, { burst: 64 });
+
+// (1) Framework overhead: both no-op NFs leave every packet NEXT (out on port 1).
+// The two alternate, so that both see the same machine; best of `runs` each.
+let peer = null;
+let fw = null;
+for (let i = 0; i < runs; i++) {
+  const p = await once(peerNoop, { burst: 64 });
+  if (peer === null || p.mpps > peer.mpps) peer = p;
+  const f = await once(fwNoop, { burst: 64, config: { mode: 'cpu', workers: 1 } });
+  if (fw === null || f.mpps > fw.mpps) fw = f;
+}
+print(G_OVERHEAD, {
+  case: 'no-op, burst 64',
+  impl: 'nflib run() (peer)',
+  mpps: peer.mpps,
+  gbps: gbps(peer.mpps),
+  latencyUs: null,
+  nsPerPkt: 1e3 / peer.mpps,
+  overheadPct: null,
+  notes: `examples/noop-nf.mjs; ${bestNote}; ${peer.forwardedPct.toFixed(1)}% forwarded`,
+});
+const overheadPct = (100 * (1 / fw.mpps - 1 / peer.mpps)) / (1 / peer.mpps);
+print(G_OVERHEAD, {
+  case: 'no-op, burst 64',
+  impl: 'gnet framework, cpu mode',
+  mpps: fw.mpps,
+  gbps: gbps(fw.mpps),
+  latencyUs: null,
+  nsPerPkt: 1e3 / fw.mpps,
+  overheadPct,
+  notes: `defineNf({ cpu() {} }); overhead = extra time per packet vs the peer (goal <= 5%: ${overheadPct <= 5 ? 'met' : 'not met'}); ${bestNote}; ${fw.forwardedPct.toFixed(1)}% forwarded`,
+});
+
+// (2) LPM: cpu vs emulated, burst sweep, pipeline on/off.
+let noEmulator;
+try {
+  buildHostKernel(lpmCu); // lpm.host.so for the emulated device (a no-op when fresh)
+} catch (err) {
+  noEmulator = err.message;
+}
+const bursts = [32, 64, 128, 256];
+for (const burst of bursts) {
+  const cpu = await best(lpm, { burst, config: lpmConfig('cpu') });
+  print(G_LPM, {
+    case: `burst ${burst}`,
+    impl: 'gnet cpu mode',
+    mpps: cpu.mpps,
+    gbps: gbps(cpu.mpps),
+    latencyUs: null,
+    depth: null,
+    xCpu: 1,
+    notes: `cpu hook in the NF thread; ${bestNote}; ${cpu.forwardedPct.toFixed(1)}% forwarded`,
+  });
+  for (const depth of [3, 1]) {
+    if (noEmulator !== undefined) {
+      print(G_LPM, { case: `burst ${burst}`, impl: `gnet emulated, depth ${depth}`, depth, notes: `not run: no emulated LPM kernel (${noEmulator})` });
+      continue;
+    }
+    const em = await best(lpm, { burst, config: lpmConfig('emulated', { pipelineDepth: depth, batchDeadlineUs: 100 }) });
+    const x = cpu.mpps / em.mpps;
+    print(G_LPM, {
+      case: `burst ${burst}`,
+      impl: `gnet emulated, depth ${depth}`,
+      mpps: em.mpps,
+      gbps: gbps(em.mpps),
+      latencyUs: null,
+      depth,
+      xCpu: x,
+      notes: `${depth === 1 ? 'pipeline off' : '3 batches in flight'}, deadline 100 us; ${x <= 2 ? 'within' : 'NOT within'} 2x of cpu; ${bestNote}; ${em.forwardedPct.toFixed(1)}% forwarded`,
+    });
+  }
+}
+
+// (3) A real GPU, when there is one.
+const gpu = gpuInfo();
+if (!gpu.available) {
+  print(G_GPU, { case: 'burst 32..256', impl: 'gnet gpu mode', notes: `not run: no usable GPU (${gpu.reason})` });
+} else {
+  for (const burst of bursts) {
+    for (const depth of [3, 1]) {
+      const g = await best(lpm, { burst, config: lpmConfig('gpu', { pipelineDepth: depth, batchDeadlineUs: 100 }) });
+      print(G_GPU, {
+        case: `burst ${burst}`,
+        impl: `gnet gpu, depth ${depth}`,
+        mpps: g.mpps,
+        gbps: gbps(g.mpps),
+        latencyUs: null,
+        depth,
+        notes: `${gpu.devices?.[0]?.name ?? 'device 0'}; ${bestNote}; ${g.forwardedPct.toFixed(1)}% forwarded`,
+      });
+    }
+  }
+}
+
+await Promise.all(closing);
