@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arpFrame, ipChecksum, readPcap, udpFrame, writePcap, type Frame } from './pcap-util.js';
+import { chainInput, readPcap, rewriterOutput, writePcap } from './pcap-util.js';
 
 const cli = join(__dirname, '..', 'dist', 'cli.js');
 const fixtures = join(__dirname, 'fixtures');
@@ -16,18 +16,9 @@ function gnet(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stderr: r.stderr, summary: r.status === 0 ? JSON.parse(lines[lines.length - 1]) : null };
 }
 
-/** 2000 UDP packets with TTLs 1..64 and an ARP frame every 100. */
-function input(): Frame[] {
-  const frames: Frame[] = [];
-  for (let i = 0; i < 2000; i++) {
-    frames.push({ sec: 1_700_000_000 + (i >> 10), usec: (i * 37) % 1_000_000, bytes: i % 100 === 50 ? arpFrame() : udpFrame(i, 1 + (i % 64), i % 7 === 0 ? 1400 : 18) });
-  }
-  return frames;
-}
-
 describe('gnet run (embedded manager)', () => {
   it('is a wire without --chain: every frame leaves unchanged, timestamps kept', () => {
-    const frames = input();
+    const frames = chainInput();
     writePcap(join(dir, 'in.pcap'), frames);
     const r = gnet(['run', '--in', `pcap:${join(dir, 'in.pcap')}`, '--out', `pcap:${join(dir, 'wire.pcap')}`]);
     expect(r.code, r.stderr).toBe(0);
@@ -41,7 +32,7 @@ describe('gnet run (embedded manager)', () => {
   });
 
   it('runs a chain of two NFs (counter → rewriter) and the output matches byte by byte', () => {
-    const frames = input();
+    const frames = chainInput();
     writePcap(join(dir, 'in2.pcap'), frames);
     const counterOut = join(dir, 'counter.json');
     const r = gnet(
@@ -49,21 +40,7 @@ describe('gnet run (embedded manager)', () => {
       { GNET_TEST_COUNTER_OUT: counterOut },
     );
     expect(r.code, r.stderr).toBe(0);
-    // Expected: TTL 1 packets dropped; others rewritten; ARP passes unchanged.
-    const expected: Uint8Array[] = [];
-    for (const f of frames) {
-      const b = new Uint8Array(f.bytes);
-      if (b[12] === 8 && b[13] === 0) {
-        if (b[22] <= 1) continue;
-        b.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
-        b[22]--;
-        b[24] = b[25] = 0;
-        const c = ipChecksum(b, 14, 20);
-        b[24] = c >> 8;
-        b[25] = c & 0xff;
-      }
-      expected.push(b);
-    }
+    const expected = rewriterOutput(frames);
     const out = readPcap(join(dir, 'chain.pcap'));
     expect(out.length).toBe(expected.length);
     for (let i = 0; i < out.length; i++) expect(out[i].bytes).toEqual(expected[i]);
@@ -78,7 +55,7 @@ describe('gnet run (embedded manager)', () => {
   });
 
   it('keeps forwarding when an NF instance dies, and the accounting identity holds', () => {
-    const frames = input();
+    const frames = chainInput();
     writePcap(join(dir, 'in3.pcap'), frames);
     const r = gnet(['run', '--chain', join(fixtures, 'crash-nf.mjs'), '--in', `pcap:${join(dir, 'in3.pcap')}`, '--out', `pcap:${join(dir, 'crash.pcap')}`], {
       GNET_TEST_CRASH_AFTER: '500',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { probeSharedMemory } from '@gnet/manager-native';
-import { arpFrame, ipChecksum, readPcap, udpFrame, writePcap, type Frame } from './pcap-util.js';
+import { chainInput, readPcap, rewriterOutput, writePcap } from './pcap-util.js';
 import { cleanup, gnet, managerDrops, nfs, start, startManager, startNf, stats, summary, uniqueName, waitFor, fixtures } from './mp-util.js';
 
 const shm = probeSharedMemory();
@@ -13,37 +13,9 @@ const dir = mkdtempSync(join(tmpdir(), 'gnet-mp-'));
 afterEach(cleanup);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The embedded chain test's input: 2000 UDP packets with TTLs 1..64 and an ARP frame every 100. */
-function input(): Frame[] {
-  const frames: Frame[] = [];
-  for (let i = 0; i < 2000; i++) {
-    frames.push({ sec: 1_700_000_000 + (i >> 10), usec: (i * 37) % 1_000_000, bytes: i % 100 === 50 ? arpFrame() : udpFrame(i, 1 + (i % 64), i % 7 === 0 ? 1400 : 18) });
-  }
-  return frames;
-}
-
-/** What counter → rewriter makes of `frames` (the embedded test's expectation). */
-function expectedOutput(frames: Frame[]): Uint8Array[] {
-  const expected: Uint8Array[] = [];
-  for (const f of frames) {
-    const b = new Uint8Array(f.bytes);
-    if (b[12] === 8 && b[13] === 0) {
-      if (b[22] <= 1) continue;
-      b.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
-      b[22]--;
-      b[24] = b[25] = 0;
-      const c = ipChecksum(b, 14, 20);
-      b[24] = c >> 8;
-      b[25] = c & 0xff;
-    }
-    expected.push(b);
-  }
-  return expected;
-}
-
 describe.skipIf(!shm.available)('gnet manager (multi-process mode)', () => {
   it('runs counter → rewriter as separate processes over pcap; output matches byte by byte; gnet nfs and gnet stats show them', async () => {
-    const frames = input();
+    const frames = chainInput();
     const inPath = join(dir, 'in.pcap');
     const outPath = join(dir, 'out.pcap');
     const counterOut = join(dir, 'counter.json');
@@ -74,7 +46,7 @@ describe.skipIf(!shm.available)('gnet manager (multi-process mode)', () => {
     const done = await mgr.exited;
     expect(done.code, mgr.err()).toBe(0);
     const s = summary(mgr);
-    const expected = expectedOutput(frames);
+    const expected = rewriterOutput(frames);
     const out = readPcap(outPath);
     expect(out.length).toBe(expected.length);
     for (let i = 0; i < out.length; i++) expect(out[i].bytes).toEqual(expected[i]);
