@@ -5,6 +5,7 @@
  */
 import { ConfigError } from './config/located-json.js';
 import { managerCommand, MANAGER_HELP } from './cli/manager-command.js';
+import { newCommand, NEW_HELP } from './cli/new-command.js';
 import { nfsCommand, NFS_HELP } from './cli/nfs-command.js';
 import { runCommand, RUN_HELP } from './cli/run-command.js';
 import { statsCommand, STATS_HELP } from './cli/stats-command.js';
@@ -18,11 +19,12 @@ Commands:
   manager   run the manager in its own process; NF processes join it (multi-process mode)
   nfs       list the NFs joined to a running manager
   stats     print a running manager's stats
+  new       create an NF project from a template: gnet new my-nf --from router|firewall|nat|ipsec|empty
   help      show help for a command: gnet help run
 
 Run \`gnet <command> --help\` for a command's options.`;
 
-const HELPS: Record<string, string> = { run: RUN_HELP, manager: MANAGER_HELP, nfs: NFS_HELP, stats: STATS_HELP };
+const HELPS: Record<string, string> = { run: RUN_HELP, manager: MANAGER_HELP, nfs: NFS_HELP, stats: STATS_HELP, new: NEW_HELP };
 
 async function main(argv: string[]): Promise<number> {
   const io = { out: (s: string) => process.stdout.write(s + '\n'), err: (s: string) => process.stderr.write(s + '\n') };
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
         return await nfsCommand(rest, io);
       case 'stats':
         return await statsCommand(rest, io);
+      case 'new':
+        return await newCommand(rest, io);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAILBOX_HEADER_BYTES, Mailbox } from '../src/runtime/mailbox.js';
-import { REGION_HEADER_BYTES, regionLayout, slotOffsets } from '../src/runtime/region-layout.js';
+import { REGION_HEADER_BYTES, SLOT_CONTROL_BYTES, regionLayout, slotOffsets } from '../src/runtime/region-layout.js';
 
 describe('Mailbox (NF messages between processes)', () => {
   it('carries structured-clone messages in order across many wraps of its data area', () => {
@@ -52,7 +52,10 @@ describe('manager region layout', () => {
     const l = regionLayout({ slotCount: 3, ringCapacity: 1024, poolSlots: 100, poolSlotSize: 2048, mailboxBytes: MAILBOX_HEADER_BYTES + 4096, statsBytes: 1000, configBytes: 10 });
     const slot = slotOffsets(1024, MAILBOX_HEADER_BYTES + 4096);
     expect(l.slotsOffset).toBe(REGION_HEADER_BYTES);
-    expect(slot).toEqual({ rx: 256, tx: 256 + 4608, inbox: 256 + 2 * 4608, outbox: 256 + 2 * 4608 + 4160, bytes: 256 + 2 * 4608 + 2 * 4160 });
+    // Control part: words, counters and tag (256 B), then the named-counter block (2624 B), 64-aligned.
+    const c = 2880;
+    expect(SLOT_CONTROL_BYTES).toBe(c);
+    expect(slot).toEqual({ rx: c, tx: c + 4608, inbox: c + 2 * 4608, outbox: c + 2 * 4608 + 4160, bytes: c + 2 * 4608 + 2 * 4160 });
     expect(l.statsOffset).toBe(REGION_HEADER_BYTES + 3 * slot.bytes);
     expect(l.configOffset).toBe(l.statsOffset + 1024);
     expect(l.poolOffset).toBe(l.configOffset + 64);

@@ -50,6 +50,11 @@ describe('gnet run (embedded manager)', () => {
     expect(r.summary.drops.nf).toBe(dropped);
     expect(r.summary.rx).toBe(r.summary.tx + Object.values(r.summary.drops as Record<string, number>).reduce((a, b) => a + b, 0));
     expect(r.summary.nfs.counter).toMatchObject({ rx: 2000, tx: 2000 });
+    // The NF's own named counters, summed in the summary line.
+    const bytes = frames.reduce((a, f) => a + f.bytes.length, 0);
+    const ipv4 = frames.filter((f) => f.bytes[12] === 8 && f.bytes[13] === 0).length;
+    expect(r.summary.nfs.counter.counters).toEqual({ packets: 2000, bytes, ipv4 });
+    expect(r.summary.nfs.rewriter.counters).toEqual({});
     expect(r.summary.nfs.rewriter.rx).toBe(2000);
     expect(JSON.parse(readFileSync(counterOut, 'utf8')).packets).toBe(2000);
   });

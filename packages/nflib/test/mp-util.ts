@@ -76,7 +76,7 @@ export interface Summary {
   tx: number;
   inFlight: number;
   drops: Record<string, number>;
-  nfs: Record<string, { rx: number; tx: number; drops: Record<string, number> }>;
+  nfs: Record<string, { rx: number; tx: number; drops: Record<string, number>; counters: Record<string, number> }>;
 }
 
 /** `gnet stats --name NAME --json`, parsed (null when not available yet). */

@@ -58,7 +58,7 @@ describe.skipIf(!shm.available)('gnet manager under NF faults', () => {
     expect(s.inFlight).toBe(0);
     expect(s.drops.nf_dead).toBeGreaterThan(0);
     expect(s.rx).toBe(s.tx + managerDrops(s));
-    expect(s.tx).toBeGreaterThan(later.transmitted);
+    expect(s.tx).toBeGreaterThanOrEqual(later.transmitted);
     // All three instances (the dead one's final counters included) are in the summary under their tag.
     expect(s.nfs.slow.rx).toBeGreaterThan(s.tx);
     expect((await survivor.exited).code, survivor.err()).toBe(0);

@@ -53,6 +53,7 @@ describe.skipIf(!shm.available)('gnet manager (multi-process mode)', () => {
     expect(s).toMatchObject({ rx: 2000, tx: expected.length, inFlight: 0, drops: { nf: frames.length - expected.length } });
     expect(s.rx).toBe(s.tx + managerDrops(s));
     expect(s.nfs.counter).toMatchObject({ rx: 2000, tx: 2000 });
+    expect(s.nfs.counter.counters.packets).toBe(2000);
     expect(s.nfs.rewriter).toMatchObject({ rx: 2000, tx: 2000 });
     // The manager stopped its NFs: they left cleanly (the counter wrote its count after run() returned).
     expect((await counter.exited).code, counter.err()).toBe(0);

@@ -1,74 +1,9 @@
-// Minimal classic-pcap reading and writing for tests, written independently of @gnet/enso so the
-// tests check gnet against a second implementation of the format.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Test helpers: the generic ones (pcap files, frame builders, checksums) are public in
+// `@gnet/nflib/testing` (src/testing); this file re-exports them for the monorepo's tests and keeps
+// the fixtures of nflib's own chain tests.
+import { arpFrame, ipChecksum, udpFrame, type Frame } from '../src/testing/index.js';
 
-export interface Frame {
-  sec: number;
-  usec: number;
-  bytes: Uint8Array;
-}
-
-export function writePcap(path: string, frames: Frame[]): void {
-  const parts: Buffer[] = [];
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20);
-  parts.push(hdr);
-  for (const f of frames) {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(f.sec, 0);
-    r.writeUInt32LE(f.usec, 4);
-    r.writeUInt32LE(f.bytes.length, 8);
-    r.writeUInt32LE(f.bytes.length, 12);
-    parts.push(r, Buffer.from(f.bytes));
-  }
-  writeFileSync(path, Buffer.concat(parts));
-}
-
-export function readPcap(path: string): Frame[] {
-  const b = readFileSync(path);
-  if (b.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${path}: not a little-endian microsecond pcap`);
-  const out: Frame[] = [];
-  for (let o = 24; o + 16 <= b.length; ) {
-    const incl = b.readUInt32LE(o + 8);
-    out.push({ sec: b.readUInt32LE(o), usec: b.readUInt32LE(o + 4), bytes: new Uint8Array(b.subarray(o + 16, o + 16 + incl)) });
-    o += 16 + incl;
-  }
-  return out;
-}
-
-function ipChecksum(b: Uint8Array, off: number, len: number): number {
-  let s = 0;
-  for (let i = 0; i < len; i += 2) s += (b[off + i] << 8) | (b[off + i + 1] ?? 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-/** A UDP/IPv4 frame with a valid header checksum (UDP checksum 0). */
-export function udpFrame(i: number, ttl: number, payload = 18): Uint8Array {
-  const len = 14 + 20 + 8 + payload;
-  const b = new Uint8Array(len);
-  b.set([0x0a, 0, 0, 0, 0, 1, 0x0a, 0, 0, 0, 0, 2, 0x08, 0x00], 0);
-  b.set([0x45, 0, ((len - 14) >> 8) & 0xff, (len - 14) & 0xff, (i >> 8) & 0xff, i & 0xff, 0, 0, ttl, 17, 0, 0, 10, 0, (i >> 8) & 0xff, i & 0xff, 10, 1, 0, 1], 14);
-  const c = ipChecksum(b, 14, 20);
-  b[24] = c >> 8;
-  b[25] = c & 0xff;
-  b.set([(1000 + i) >> 8, (1000 + i) & 0xff, 0, 53, 0, 8 + payload, 0, 0], 34);
-  for (let k = 0; k < payload; k++) b[42 + k] = (i + k) & 0xff;
-  return b;
-}
-
-/** An ARP request frame (not IPv4: must be delivered, not lost). */
-export function arpFrame(): Uint8Array {
-  const b = new Uint8Array(60);
-  b.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0, 0, 0, 0, 9, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1], 0);
-  return b;
-}
-
-export { ipChecksum };
+export * from '../src/testing/index.js';
 
 /** 2000 UDP packets with TTLs 1..64 (some 1400 B) and an ARP frame every 100: the chain tests' input. */
 export function chainInput(): Frame[] {

@@ -36,12 +36,13 @@ export interface Servable {
 
 /** The final JSON summary line (`--in pcap:` runs end with it). */
 export function summaryLine(s: StatsSnapshot, accounting: { received: number; transmitted: number }): string {
-  const nfs: Record<string, { rx: number; tx: number; drops: Record<string, number> }> = {};
+  const nfs: Record<string, { rx: number; tx: number; drops: Record<string, number>; counters: Record<string, number> }> = {};
   for (const n of s.nfs) {
-    const e = (nfs[n.tag] ??= { rx: 0, tx: 0, drops: {} });
+    const e = (nfs[n.tag] ??= { rx: 0, tx: 0, drops: {}, counters: {} });
     e.rx += n.rxPackets;
     e.tx += n.txPackets;
     for (const [k, v] of Object.entries(n.drops)) e.drops[k] = (e.drops[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(n.counters ?? {})) e.counters[k] = (e.counters[k] ?? 0) + v;
   }
   // `drops` holds the manager's own drops, so rx = tx + Σdrops + inFlight exactly; what ports lose
   // outside the manager (a full NIC pipe before it, a refusing port after it) is in `portDrops`.
@@ -77,14 +78,20 @@ export function loadConfig(configPath: string | undefined): LocatedJson | undefi
   return config;
 }
 
+function isLive(spec: string | undefined): boolean {
+  return spec !== undefined && spec.startsWith('afpacket:');
+}
+
 /** The ports of `--in` (id 0), `--out` (id 1) and each `--port` (ids 2...). */
 export function portsFrom(flags: ParsedFlags): PortConfig[] {
   const input = flags.values.get('in');
   const output = flags.values.get('out');
   if (!input && !output) throw new UsageError('give at least --in <port> and --out <port>');
   const ports: PortConfig[] = [
-    { spec: input ?? 'mem', role: 'rx' },
-    { spec: output ?? 'mem', role: 'tx' },
+    // A live interface is a two-way port: `--in`/`--out` name which side traffic enters first, and
+    // replies on `--out` go back out `--in` (see the manager's per-port default chains).
+    { spec: input ?? 'mem', role: isLive(input) ? 'rxtx' : 'rx' },
+    { spec: output ?? 'mem', role: isLive(output) ? 'rxtx' : 'tx' },
   ];
   for (const p of flags.lists.get('port') ?? []) ports.push({ spec: p, role: 'rxtx' });
   return ports;

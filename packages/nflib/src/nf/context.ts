@@ -16,7 +16,8 @@ import { basename, extname } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PacketPool } from '../pool/index.js';
 import { IdleBackoff, SpscRing } from '../ring/index.js';
-import { ATTACH_KEY, COUNTERS_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
+import { defineNamedCounters } from '../runtime/named-counters.js';
+import { ATTACH_KEY, COUNTERS_OFFSET, EMBEDDED_NAMED_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
 import { parseNfArgs, type NfArgs } from './args.js';
 import { PacketBatch } from './batch.js';
 import { joinManager } from './join.js';
@@ -63,6 +64,15 @@ export interface NfContext {
    * @throws Error in multi-process mode when the NF's outbox is full or the message too large.
    */
   sendMsgToNf(serviceId: number, body: unknown): void;
+  /**
+   * Defines the NF's own named counters (drop reasons, per-SA or per-rule totals) once, before the
+   * first batch, and returns their values: index i counts `names[i]`; bump them on the data path
+   * (`c[i]++`, no allocation). Their sums over instances appear in stats and in `gnet run`'s summary
+   * line under `nfs.<tag>.counters`.
+   * @param names 1 to 64 distinct names of `[a-z0-9_.:-]`, at most 31 characters each.
+   * @throws Error for bad or duplicate names, or a second call.
+   */
+  defineCounters(names: readonly string[]): Float64Array;
   /** Packets handled so far. */
   readonly packets: number;
   /** True once {@link stop} was called or the manager asked the NF to stop. */
@@ -116,6 +126,15 @@ export class Context implements NfContext {
     this.link.send(this.serviceId, serviceId, body);
   }
 
+  private namedDefined = false;
+
+  defineCounters(names: readonly string[]): Float64Array {
+    if (this.namedDefined) throw new Error('defineCounters: the counters are already defined (call it once)');
+    const values = defineNamedCounters(this.link.named.buffer, this.link.named.byteOffset, names);
+    this.namedDefined = true;
+    return values;
+  }
+
   /** Hands a message to the NF's callback. */
   readonly deliver = (msg: NfMessage): void => {
     this.onMessage?.(msg, this);
@@ -131,6 +150,7 @@ function workerLink(a: NfAttach, tag: string): NfLink {
     tx: SpscRing.attach(a.txRing.buffer, a.txRing.byteOffset),
     ctl: new Int32Array(a.control, 0, COUNTERS_OFFSET / 4),
     counters: new Float64Array(a.control, COUNTERS_OFFSET, 8),
+    named: { buffer: a.control, byteOffset: EMBEDDED_NAMED_OFFSET },
     burst: a.burst,
     serviceId: a.serviceId,
     instanceId: a.instanceId,

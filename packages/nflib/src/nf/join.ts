@@ -76,6 +76,7 @@ class ShmLink implements NfLink {
   readonly tx;
   readonly ctl: Int32Array;
   readonly counters: Float64Array;
+  readonly named: { readonly buffer: ArrayBufferLike; readonly byteOffset: number };
   readonly burst: number;
   readonly serviceId: number;
   readonly instanceId: number;
@@ -99,6 +100,7 @@ class ShmLink implements NfLink {
     this.tx = rings.tx;
     this.ctl = slot.ctl;
     this.counters = slot.counters;
+    this.named = slot.named;
     this.burst = region.burst;
     this.serviceId = Atomics.load(slot.ctl, SlotWord.SERVICE_ID);
     this.instanceId = Atomics.load(slot.ctl, SlotWord.INSTANCE_ID);

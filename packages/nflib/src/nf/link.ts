@@ -29,6 +29,8 @@ export interface NfLink {
   readonly ctl: Int32Array;
   /** NF-written counters (`NfCounter`). */
   readonly counters: Float64Array;
+  /** Where the NF's named-counter block lies (see `runtime/named-counters.ts`). */
+  readonly named: { readonly buffer: ArrayBufferLike; readonly byteOffset: number };
   /** Most packets per batch. */
   readonly burst: number;
   /** Service id the manager routes to this NF by. */

@@ -69,3 +69,5 @@ export const NfCounter = {
 export const COUNTERS_OFFSET = 64;
 /** Size of the control block. */
 export const CONTROL_BYTES = COUNTERS_OFFSET + 8 * 8;
+/** Byte offset of the NF's named counters (`runtime/named-counters.ts`) in an embedded instance's control buffer. */
+export const EMBEDDED_NAMED_OFFSET = CONTROL_BYTES;

@@ -8,6 +8,7 @@
 import type { SpscRing } from '../ring/index.js';
 import type { NfCounters } from '../stats/snapshot.js';
 import { ControlWord, NfCounter, NfState } from './attach.js';
+import type { NamedCountersReader } from './named-counters.js';
 
 /** Names of {@link NfState} values, for stats. */
 export const NF_STATE_NAMES: readonly string[] = ['starting', 'running', 'stopping', 'stopped', 'dead'];
@@ -28,6 +29,8 @@ export abstract class NfEndpoint {
   readonly ctl: Int32Array;
   /** NF-written counters ({@link NfCounter}). */
   readonly counters: Float64Array;
+  /** The NF's own named counters. */
+  readonly named: NamedCountersReader;
   /** Slots staged for {@link NfEndpoint.rx}, flushed once per manager turn. */
   readonly stage: Uint32Array;
   /** Entries of {@link NfEndpoint.stage} in use. */
@@ -44,7 +47,7 @@ export abstract class NfEndpoint {
   tag: string;
 
   /** Builds the record; `ringSize` sizes the staging area (one ring's worth). */
-  protected constructor(index: number, serviceId: number, instanceId: number, tag: string, rx: SpscRing, tx: SpscRing, ctl: Int32Array, counters: Float64Array) {
+  protected constructor(index: number, serviceId: number, instanceId: number, tag: string, rx: SpscRing, tx: SpscRing, ctl: Int32Array, counters: Float64Array, named: NamedCountersReader) {
     this.index = index;
     this.serviceId = serviceId;
     this.instanceId = instanceId;
@@ -53,6 +56,7 @@ export abstract class NfEndpoint {
     this.tx = tx;
     this.ctl = ctl;
     this.counters = counters;
+    this.named = named;
     this.stage = new Uint32Array(rx.capacity);
   }
 
@@ -95,6 +99,7 @@ export abstract class NfEndpoint {
       rxRingOccupancy: this.dead ? 0 : this.rx.count,
       txRingOccupancy: this.dead ? 0 : this.tx.count,
       state: NF_STATE_NAMES[this.state] ?? 'unknown',
+      counters: this.named.read(),
     };
   }
 

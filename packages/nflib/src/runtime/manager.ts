@@ -84,6 +84,13 @@ export class Manager {
   readonly ports: ManagerPort[];
   /** The service chains (chain 0 is the default). */
   readonly chains = new ChainTable();
+  /**
+   * Chain that frames received on each port enter (0, the default chain, unless the flow director
+   * picks another). Without a configured chain, a port beside port 0 that also receives (a live
+   * interface given as `--out`) gets its own copy of the default chain that ends on its pair port
+   * (`p ^ 1`), so a bidirectional wire or NF sends replies back the way they came.
+   */
+  private rxChain: Uint16Array = new Uint16Array(0);
   /** Per-flow chain overrides. */
   readonly flowDirector = new FlowDirector(4096);
   /** NF instances on the data path. */
@@ -156,6 +163,14 @@ export class Manager {
       const nfs = options.nfs ?? [];
       const defaultOut = ports.length > 1 ? 1 : 0;
       m.chains.add(options.chain ?? { services: nfs.map((n) => n.serviceId), finalAction: Action.OUT, finalDestination: defaultOut });
+      m.rxChain = new Uint16Array(ports.length);
+      if (!options.chain) {
+        for (const p of ports) {
+          if (p.id === 0 || !p.rx) continue;
+          const pair = (p.id ^ 1) < ports.length ? p.id ^ 1 : 0;
+          m.rxChain[p.id] = m.chains.add({ services: nfs.map((n) => n.serviceId), finalAction: Action.OUT, finalDestination: pair });
+        }
+      }
       try {
         for (const spec of nfs) for (let k = 0; k < (options.instances ?? 1); k++) await m.startNf(spec);
       } catch (err) {
@@ -292,7 +307,7 @@ export class Manager {
       meta.action[slot] = Action.NEXT;
       // Flow hash over the IPv4 5-tuple (0 for other frames): picks the instance, keeps flows together.
       let h = 0;
-      let chain = 0;
+      let chain = this.rxChain[port.id];
       if (ring[off + 12] === 8 && ring[off + 13] === 0 && len >= 34) {
         const ihl = (ring[off + 14] & 15) << 2;
         const proto = ring[off + 23];
@@ -512,9 +527,10 @@ export class Manager {
   private retire(s: NfCounters, state: string): void {
     const prev = this.retired.find((r) => r.key === s.key && r.tag === s.tag);
     if (!prev) {
-      this.retired.push({ ...s, state, rxRingOccupancy: 0, txRingOccupancy: 0 });
+      this.retired.push({ ...s, state, rxRingOccupancy: 0, txRingOccupancy: 0, counters: { ...s.counters } });
       return;
     }
+    for (const [k, v] of Object.entries(s.counters)) prev.counters[k] = (prev.counters[k] ?? 0) + v;
     prev.rxPackets += s.rxPackets;
     prev.txPackets += s.txPackets;
     for (const [k, v] of Object.entries(s.drops)) addDrop(prev.drops, k, v);
@@ -540,7 +556,7 @@ export class Manager {
         if (nic.txDropped) drops.tx_port_refused = nic.txDropped;
         return { id: p.id, spec: p.spec, rxPackets: p.rxPackets, rxBytes: p.rxBytes, txPackets: p.txPackets, txBytes: p.txBytes, drops };
       }),
-      nfs: [...this.instances.map((i) => i.stats()), ...this.retired.map((r) => ({ ...r, drops: { ...r.drops } }))],
+      nfs: [...this.instances.map((i) => i.stats()), ...this.retired.map((r) => ({ ...r, drops: { ...r.drops }, counters: { ...r.counters } }))],
     };
   }
 

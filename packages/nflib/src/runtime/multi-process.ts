@@ -288,6 +288,8 @@ export class MultiProcessManager {
     Atomics.store(s.ctl, SlotWord.SERVICE_ID, serviceId);
     Atomics.store(s.ctl, SlotWord.INSTANCE_ID, instanceId);
     this.bySlot[i] = new ProcessInstance(s, this.region.rings(i), serviceId, instanceId, tag, pid);
+    // A reused slot may still hold the previous NF's counter names: start this NF with none.
+    this.bySlot[i].named.reset();
     Atomics.store(s.ctl, SlotWord.PHASE, SlotPhase.ACTIVE);
     this.onNfEvent(`NF ${tag} joined as service ${serviceId} instance ${instanceId} (pid ${pid}, slot ${i})`);
   }

@@ -5,7 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { SpscRing } from '../ring/index.js';
-import { ATTACH_KEY, CONTROL_BYTES, COUNTERS_OFFSET, ControlWord, NfState, type NfAttach } from './attach.js';
+import { NAMED_BLOCK_BYTES, NamedCountersReader } from './named-counters.js';
+import { ATTACH_KEY, EMBEDDED_NAMED_OFFSET, COUNTERS_OFFSET, ControlWord, NfState, type NfAttach } from './attach.js';
 import { NfEndpoint } from './instance.js';
 
 /** How to start an NF. */
@@ -32,7 +33,7 @@ export class NfInstance extends NfEndpoint {
 
   /** Creates the rings (`ringSize` entries each) and control block of instance `instanceId` of `spec`. */
   constructor(index: number, spec: NfSpec, instanceId: number, ringSize: number) {
-    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const control = new SharedArrayBuffer(EMBEDDED_NAMED_OFFSET + NAMED_BLOCK_BYTES);
     super(
       index,
       spec.serviceId,
@@ -42,6 +43,7 @@ export class NfInstance extends NfEndpoint {
       SpscRing.create(ringSize),
       new Int32Array(control, 0, COUNTERS_OFFSET / 4),
       new Float64Array(control, COUNTERS_OFFSET, 8),
+      new NamedCountersReader(control, EMBEDDED_NAMED_OFFSET),
     );
     this.spec = spec;
     this.control = control;

@@ -5,6 +5,7 @@
  */
 import type { SpscRing } from '../ring/index.js';
 import { NfEndpoint } from './instance.js';
+import { NamedCountersReader } from './named-counters.js';
 import type { SlotView } from './region.js';
 
 /** Manager-side record of an NF process in a region slot. */
@@ -26,7 +27,7 @@ export class ProcessInstance extends NfEndpoint {
 
   /** Wraps slot `slot` with its rings, accepted as instance `instanceId` of `serviceId`. */
   constructor(slot: SlotView, rings: { rx: SpscRing; tx: SpscRing }, serviceId: number, instanceId: number, tag: string, pid: number) {
-    super(slot.index, serviceId, instanceId, tag, rings.rx, rings.tx, slot.ctl, slot.counters);
+    super(slot.index, serviceId, instanceId, tag, rings.rx, rings.tx, slot.ctl, slot.counters, new NamedCountersReader(slot.named.buffer, slot.named.byteOffset));
     this.slot = slot;
     this.pid = pid;
   }

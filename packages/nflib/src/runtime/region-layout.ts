@@ -53,15 +53,18 @@
 import { PacketPool } from '../pool/packet-pool.js';
 import { ringByteLength } from '../ring/layout.js';
 import { MAILBOX_HEADER_BYTES } from './mailbox.js';
+import { NAMED_BLOCK_BYTES } from './named-counters.js';
 
 /** `GNMR` in ASCII: the first word of every manager region. */
 export const REGION_MAGIC = 0x474e4d52;
 /** The layout version this module describes. */
-export const REGION_LAYOUT_VERSION = 1;
+export const REGION_LAYOUT_VERSION = 2;
 /** Bytes of the registry header. */
 export const REGION_HEADER_BYTES = 4096;
-/** Bytes of a slot's control part (words, counters, tag) before its rings. */
-export const SLOT_CONTROL_BYTES = 256;
+/** Byte offset of the NF's named counters (`runtime/named-counters.ts`) in a slot (layout version 2). */
+export const SLOT_NAMED_OFFSET = 256;
+/** Bytes of a slot's control part (words, counters, tag, named counters) before its rings. */
+export const SLOT_CONTROL_BYTES = Math.ceil((SLOT_NAMED_OFFSET + NAMED_BLOCK_BYTES) / 64) * 64;
 /** Byte offset of the tag in a slot. */
 export const SLOT_TAG_OFFSET = 128;
 /** Most bytes of a tag kept in a slot (UTF-8, cut at a character boundary). */

@@ -20,6 +20,7 @@ import {
   RegionF64,
   RegionState,
   RegionWord,
+  SLOT_NAMED_OFFSET,
   SLOT_TAG_MAX,
   SLOT_TAG_OFFSET,
   SlotWord,
@@ -70,6 +71,8 @@ export interface SlotView {
   readonly ctl: Int32Array;
   /** Float64 `NfCounter`s. */
   readonly counters: Float64Array;
+  /** The NF's named-counter block. */
+  readonly named: { readonly buffer: ArrayBufferLike; readonly byteOffset: number };
   /** Byte offset of the rx ring in the region. */
   readonly rxOffset: number;
   /** Byte offset of the tx ring in the region. */
@@ -144,6 +147,7 @@ export class ManagerRegion {
         index: i,
         ctl: new Int32Array(buffer, at, COUNTERS_OFFSET / 4),
         counters: new Float64Array(buffer, at + COUNTERS_OFFSET, (CONTROL_BYTES - COUNTERS_OFFSET) / 8),
+        named: { buffer, byteOffset: at + SLOT_NAMED_OFFSET },
         rxOffset: at + o.rx,
         txOffset: at + o.tx,
         inbox: new Mailbox(buffer, at + o.inbox, mailbox),

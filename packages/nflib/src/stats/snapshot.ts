@@ -37,6 +37,8 @@ export interface NfCounters {
   txRingOccupancy: number;
   /** `running`, `stopped` or `dead`. */
   state: string;
+  /** The NF's own named counters (`ctx.defineCounters`), e.g. drop reasons; empty when it defines none. */
+  counters: Record<string, number>;
 }
 
 /** Everything the manager reports at one instant. */
