@@ -34,7 +34,10 @@ export interface NfEnv {
   readonly mode: NfMode;
   /** The NF's config section (without `mode` and `workers`, which the framework consumes). */
   readonly config: Readonly<Record<string, unknown>>;
-  /** Most packets per batch (the manager's burst): size host and device buffers by it. */
+  /**
+   * Most packets per batch: the manager's burst in cpu mode, the NF's `maxBatch` (config key
+   * `maxBatch`) on a device. Size host and device buffers by it.
+   */
   readonly burst: number;
   /** The GPU proxy (`gpu` or `emulated` mode; undefined in `cpu` mode). */
   readonly device: GpuDevice | undefined;
@@ -64,6 +67,11 @@ export interface NfDefinition<S = undefined, B = undefined> {
   depth?: number;
   /** Microseconds a partly filled batch waits before it is launched anyway (default 100). */
   deadlineUs?: number;
+  /**
+   * Most packets per batch in `gpu`/`emulated` mode (default: the manager's burst). Buffers are
+   * sized by it (`env.burst`); the scheduler may ask for smaller batches at run time.
+   */
+  maxBatch?: number;
   /** Once, before the first batch, in every mode (G-NET's init): builds the NF's state. */
   init?(env: NfEnv): S;
   /** Once per pipeline buffer, off the CPU (G-NET's init_host_buf): allocates pinned host and device buffers. */
@@ -166,7 +174,10 @@ function modeSetting(v: unknown): NfModeSetting {
  * pipeline buffer, `initHostBuf` run, and each batch goes `pre → htod → setArg/launch → dtoh` as one
  * submission on the worker's own stream; `post` runs when it completed. Up to `depth` batches are in
  * flight (`runPipelined`), and return to the manager in order. The NF's config section may set
- * `pipelineDepth` and `batchDeadlineUs` (overriding the definition's `depth` and `deadlineUs`).
+ * `pipelineDepth`, `batchDeadlineUs` and `maxBatch` (overriding the definition's `depth`,
+ * `deadlineUs` and `maxBatch`). On a device the NF publishes `fw.batches`, `fw.packets` and
+ * `fw.gpu_us` counters (and its `model.*`), which the run-time scheduler reads; the batch size
+ * it asks for is applied as each batch starts filling, and its SM share is `ctx.smShare`.
  * @throws Error for a mode the NF cannot run in; GpuError when the device or the module cannot be opened.
  */
 export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptions = {}): Promise<void> {
@@ -187,23 +198,30 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   }
   const kernel = def.kernel as NonNullable<typeof def.kernel>;
   const setArg = def.setArg as NonNullable<typeof def.setArg>;
+  const maxBatch = positiveSetting(config, 'maxBatch') ?? def.maxBatch ?? burst;
+  delete config.maxBatch;
+  // What the run-time scheduler reads (scheduler-policy.ts): measurements, and the declared model.
+  const fw = ctx.defineCounters(['fw.batches', 'fw.packets', 'fw.gpu_us']);
+  if (def.model) ctx.defineCounters(['model.k1', 'model.b1', 'model.k2', 'model.b2']).set([def.model.k1, def.model.b1, def.model.k2, def.model.b2]);
   const device = GpuDevice.open({ mode: choice.mode });
   const module = device.loadModule(kernel.module);
   module.kernel(kernel.entry); // fails now, not on the first batch, when the entry is missing
   const stream = device.stream(ctx.serviceId * 1024 + ctx.instanceId);
-  const env: NfEnv = { ctx, mode: choice.mode, config, burst, device, module, stream };
+  const env: NfEnv = { ctx, mode: choice.mode, config, burst: maxBatch, device, module, stream };
   const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
   const depth = positiveSetting(config, 'pipelineDepth') ?? def.depth ?? 3;
   const deadlineUs = positiveSetting(config, 'batchDeadlineUs') ?? def.deadlineUs;
   const bufs: B[] = [];
   for (let i = 0; i < depth; i++) bufs.push(def.initHostBuf ? def.initHostBuf(rt, i) : (undefined as B));
   const tickets = new Float64Array(depth);
+  const submittedAt = new Float64Array(depth);
   const args = new KernelArgs();
   const { pre, htod, dtoh, post } = def;
   try {
     await runPipelined(ctx, {
       depth,
       deadlineUs,
+      maxBatch,
       start(batch, slot) {
         const buf = bufs[slot];
         try {
@@ -219,11 +237,16 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
           throw err;
         }
         tickets[slot] = stream.submit();
+        submittedAt[slot] = performance.now();
       },
       poll(batch, slot) {
         const t = tickets[slot];
         if (!stream.done(t)) return false;
         stream.wait(t); // reports a failure of this batch's requests (a GpuError drops the batch)
+        // Submission to completion as seen here (an upper bound: polled for the oldest batch only).
+        fw[0]++;
+        fw[1] += batch.count;
+        fw[2] += (performance.now() - submittedAt[slot]) * 1000;
         post?.(batch, bufs[slot], rt);
         return true;
       },

@@ -59,6 +59,19 @@ describe('gnet run (embedded manager)', () => {
     expect(JSON.parse(readFileSync(counterOut, 'utf8')).packets).toBe(2000);
   });
 
+  it('--workers K starts K worker threads per instance (G-NET -k), each its own instance sharing the traffic', () => {
+    const r = gnet(['run', '--chain', join(fixtures, 'counter-nf.mjs'), '--instances', '2', '--workers', '2', '--stats=json', '--in', 'gen:count=3000,rate=2000pps,flows=256', '--out', 'null']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ rx: 3000, tx: 3000, nfs: { counter: { rx: 3000, counters: { packets: 3000 } } } });
+    const last = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop() as string;
+    const keys = (JSON.parse(last) as { nfs: { key: string }[] }).nfs.map((n) => n.key).sort();
+    expect(keys).toEqual(['1/0', '1/1', '1/2', '1/3']);
+  });
+
   it('keeps forwarding when an NF instance dies, and the accounting identity holds', () => {
     const frames = chainInput();
     writePcap(join(dir, 'in3.pcap'), frames);

@@ -17,7 +17,7 @@ describe('named NF counters', () => {
     expect(() => defineNamedCounters(sab, 0, ['Bad Name'])).toThrow(/bad counter name/);
     expect(() => defineNamedCounters(sab, 0, ['a'.repeat(32)])).toThrow(/bad counter name/);
     expect(() => defineNamedCounters(sab, 0, ['x', 'x'])).toThrow(/duplicate/);
-    expect(() => defineNamedCounters(sab, 0, Array.from({ length: MAX_NAMED_COUNTERS + 1 }, (_, i) => `c${i}`))).toThrow(/1 to 64/);
+    expect(() => defineNamedCounters(sab, 0, Array.from({ length: MAX_NAMED_COUNTERS + 1 }, (_, i) => `c${i}`))).toThrow(/1 to 64 counters in all/);
     expect(new NamedCountersReader(sab, 0).read()).toEqual({});
   });
 
@@ -30,5 +30,16 @@ describe('named NF counters', () => {
     expect(reader.read()).toEqual({});
     defineNamedCounters(sab, 0, ['c']);
     expect(reader.read()).toEqual({ c: 0 });
+  });
+
+  it('appends names defined later (framework first, then the NF) with their own views', () => {
+    const sab = new SharedArrayBuffer(NAMED_BLOCK_BYTES);
+    const reader = new NamedCountersReader(sab, 0);
+    const fw = defineNamedCounters(sab, 0, ['fw.batches']);
+    const nf = defineNamedCounters(sab, 0, ['no_route', 'ttl'], ['fw.batches']);
+    fw[0] = 2;
+    nf[1] = 7;
+    expect(reader.read()).toEqual({ 'fw.batches': 2, no_route: 0, ttl: 7 });
+    expect(() => defineNamedCounters(sab, 0, ['ttl'], ['fw.batches', 'no_route', 'ttl'])).toThrow(/duplicate/);
   });
 });

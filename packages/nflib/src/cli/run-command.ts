@@ -5,7 +5,9 @@
  * stdout and exits 0; otherwise it runs until SIGINT/SIGTERM.
  * @module
  */
+import { gpuInfo } from '@gnet/manager-native';
 import { Manager } from '../runtime/manager.js';
+import type { ManagerPolicy } from '../runtime/policy.js';
 import type { NfSpec } from '../runtime/nf-instance.js';
 import { intFlag, parseFlags, UsageError } from './options.js';
 import { resolveNf } from './resolve-nf.js';
@@ -28,7 +30,13 @@ Chain:
   --instances N        instances of each NF (flows are spread by hash; default 1)
   --config FILE        JSON with one section per NF name, e.g. {"router": {...}}
   --mode M             auto|cpu|emulated|gpu, passed to framework NFs (default auto)
-  --workers N          worker threads per framework NF (default 1)
+  --workers N          worker threads per instance (G-NET's -k; default 1): each is an
+                       instance with its own ring, stream and pipeline buffers
+  --schedule P         gnet|fair|uncoordinated|off: G-NET's scheduler sets the batch size and
+                       SM share of NFs running kernels once a second (default gnet; needs
+                       @gnet/framework; shown in stats and the summary's "policy")
+  --latency-bound US   the scheduler's latency bound for the chain, µs (default 1000)
+  --sms N              SMs the scheduler shares out (default: the GPU's, else 8)
 Data path:
   --burst N            packets per batch (default 32)
   --pool N             packet buffers (default 32768)
@@ -45,7 +53,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet run` with `argv` (after `run`); resolves with the exit code. */
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'metrics-port'],
+    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -70,10 +78,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return { tag: r.tag, module: r.module, serviceId: i + 1, config: { ...(section as object), mode, workers }, nfArgs: [] };
   });
 
+  const policy = await schedulerPolicy(flags.values.get('schedule') ?? 'gnet', intFlag(flags, 'latency-bound', 1, 1e8, 1000), flags.values.has('sms') ? intFlag(flags, 'sms', 1, 1 << 16, 8) : undefined);
   const manager = await Manager.create({
     ports,
     nfs,
-    instances: intFlag(flags, 'instances', 1, 64, 1),
+    policy,
+    instances: intFlag(flags, 'instances', 1, 64, 1) * workers,
     burst: intFlag(flags, 'burst', 1, 1024, 32),
     poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 32768),
     configSource: configPath,
@@ -82,3 +92,31 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   return serveUntilDone(manager, stats, flags, io);
 }
+
+/**
+ * G-NET's run-time scheduler from `@gnet/framework` (loaded only when asked for: nflib does not
+ * depend on the framework). With the default `gnet` and no framework installed it is simply off.
+ */
+async function schedulerPolicy(name: string, latencyBoundUs: number, sms: number | undefined): Promise<ManagerPolicy | undefined> {
+  if (name === 'off') return undefined;
+  if (!['gnet', 'fair', 'uncoordinated'].includes(name)) throw new UsageError(`--schedule must be gnet, fair, uncoordinated or off, got "${name}"`);
+  let fw: { createSchedulerPolicy?: (o: object) => ManagerPolicy };
+  try {
+    const spec = '@gnet/framework';
+    fw = (await import(spec)) as typeof fw;
+  } catch {
+    return undefined;
+  }
+  if (!fw.createSchedulerPolicy) return undefined;
+  let totalSms = sms;
+  if (totalSms === undefined) {
+    try {
+      const info = gpuInfo();
+      totalSms = info.available ? info.devices[0]?.smCount : undefined;
+    } catch {
+      totalSms = undefined; // no native addon: the emulated default
+    }
+  }
+  return fw.createSchedulerPolicy({ policy: name, latencyBoundUs, totalSms });
+}
+

@@ -52,7 +52,7 @@ export function summaryLine(s: StatsSnapshot, accounting: { received: number; tr
     const own = Object.entries(p.drops).filter(([k, v]) => k !== 'tx_full' && v > 0);
     if (own.length) portDrops[String(p.id)] = Object.fromEntries(own);
   }
-  return JSON.stringify({ rx: accounting.received, tx: accounting.transmitted, drops, inFlight: s.inFlight, portDrops, nfs });
+  return JSON.stringify({ rx: accounting.received, tx: accounting.transmitted, drops, inFlight: s.inFlight, portDrops, nfs, ...(s.policy ? { policy: s.policy } : {}) });
 }
 
 /** Checks `--stats[=json]`; returns undefined (off), '' (table) or 'json'. */

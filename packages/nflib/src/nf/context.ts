@@ -65,14 +65,18 @@ export interface NfContext {
    */
   sendMsgToNf(serviceId: number, body: unknown): void;
   /**
-   * Defines the NF's own named counters (drop reasons, per-SA or per-rule totals) once, before the
-   * first batch, and returns their values: index i counts `names[i]`; bump them on the data path
-   * (`c[i]++`, no allocation). Their sums over instances appear in stats and in `gnet run`'s summary
-   * line under `nfs.<tag>.counters`.
-   * @param names 1 to 64 distinct names of `[a-z0-9_.:-]`, at most 31 characters each.
-   * @throws Error for bad or duplicate names, or a second call.
+   * Defines named counters of the NF (drop reasons, per-SA or per-rule totals), before the first
+   * batch, and returns their values: index i counts `names[i]`; bump them on the data path (`c[i]++`,
+   * no allocation). Later calls add more names (the framework defines its own `fw.*` ones). Their sums
+   * over instances appear in stats and in `gnet run`'s summary line under `nfs.<tag>.counters`.
+   * @param names distinct names of `[a-z0-9_.:-]`, at most 31 characters each; at most 64 in all.
+   * @throws Error for bad or duplicate names, or more than 64 in all.
    */
   defineCounters(names: readonly string[]): Float64Array;
+  /** Packets per batch the manager's control-plane policy asks for now (0: none asked). */
+  readonly batchTarget: number;
+  /** SMs the manager's control-plane policy gives this NF's kernels now (0: no limit). */
+  readonly smShare: number;
   /** Packets handled so far. */
   readonly packets: number;
   /** True once {@link stop} was called or the manager asked the NF to stop. */
@@ -118,6 +122,14 @@ export class Context implements NfContext {
     this.burst = link.burst;
   }
 
+  get batchTarget(): number {
+    return Atomics.load(this.link.ctl, ControlWord.BATCH_TARGET);
+  }
+
+  get smShare(): number {
+    return Atomics.load(this.link.ctl, ControlWord.SM_SHARE);
+  }
+
   get stopping(): boolean {
     return Atomics.load(this.link.ctl, ControlWord.STOP) !== 0;
   }
@@ -126,12 +138,11 @@ export class Context implements NfContext {
     this.link.send(this.serviceId, serviceId, body);
   }
 
-  private namedDefined = false;
+  private readonly namedSoFar: string[] = [];
 
   defineCounters(names: readonly string[]): Float64Array {
-    if (this.namedDefined) throw new Error('defineCounters: the counters are already defined (call it once)');
-    const values = defineNamedCounters(this.link.named.buffer, this.link.named.byteOffset, names);
-    this.namedDefined = true;
+    const values = defineNamedCounters(this.link.named.buffer, this.link.named.byteOffset, names, this.namedSoFar);
+    this.namedSoFar.push(...names);
     return values;
   }
 

@@ -20,6 +20,12 @@ export interface PipelineStages {
    */
   deadlineUs?: number;
   /**
+   * Most packets per batch (default: the manager's burst). A batch fills from several ring bursts
+   * up to this, or up to the smaller target a control-plane policy (G-NET's scheduler) sets at run
+   * time ({@link NfContext.batchTarget}), read each time a new batch starts filling.
+   */
+  maxBatch?: number;
+  /**
    * Starts the work on a received batch (pre-process, submit GPU work). `slot` (0 ≤ slot < depth)
    * names the batch's buffer set: the same `slot` is never in flight twice. Throwing drops the batch.
    */
@@ -36,7 +42,7 @@ export interface PipelineStages {
 /**
  * Runs the NF's packet loop with up to `depth` batches in flight (onvm_nflib_run for a GPU NF).
  * Packets from the NF's ring fill a batch; the batch is started ({@link PipelineStages.start}) when
- * it is full (the ring's burst) or when its first packet has waited `deadlineUs`; the loop then
+ * it is full (`maxBatch`, or the policy's smaller target) or when its first packet has waited `deadlineUs`; the loop then
  * receives the next batch while earlier ones are in flight, and returns batches to the manager in
  * order once {@link PipelineStages.poll} says they are done. Stopping (manager, {@link stop}, `-l`,
  * `-t`, a closed ring) finishes the batches in flight first. Counters, idle back-off, heartbeat and
@@ -52,10 +58,13 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
   const c = loop.ctx;
   const { rx, ctl, counters, pool, burst } = loop.link;
   const idle = loop.idle;
+  const cap = stages.maxBatch ?? burst;
+  if (!Number.isInteger(cap) || cap < 1 || cap > 1 << 16) throw new RangeError(`pipeline maxBatch must be an integer in 1..65536, got ${cap}`);
   const batches: PacketBatch[] = [];
-  for (let i = 0; i < depth; i++) batches.push(new PacketBatch(pool, burst));
+  for (let i = 0; i < depth; i++) batches.push(new PacketBatch(pool, cap));
   const failed = new Uint8Array(depth);
-  const scratch = new Uint32Array(burst);
+  const scratch = new Uint32Array(cap);
+  let limit = cap; // packets that make the batch being received full
   let head = 0; // oldest batch in flight
   let inFlight = 0;
   let filled = 0; // packets in the batch being received (slot (head + inFlight) % depth)
@@ -69,9 +78,14 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
       if (inFlight < depth) {
         const slot = (head + inFlight) % depth;
         const b = batches[slot];
-        if (!draining && filled < burst) {
+        if (filled === 0) {
+          const target = Atomics.load(ctl, ControlWord.BATCH_TARGET);
+          limit = target > 0 && target < cap ? target : cap;
+        }
+        if (!draining && filled < limit) {
           // A partly filled batch takes the rest through `scratch` (no subarray view per turn).
-          const n = rx.dequeueBurst(filled === 0 ? b.slots : scratch, burst - filled);
+          const want = limit - filled;
+          const n = rx.dequeueBurst(filled === 0 ? b.slots : scratch, want);
           Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
           if (n > 0) {
             if (filled === 0) firstAt = performance.now();
@@ -81,7 +95,7 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
           } else if (rx.closed) draining = true;
         }
         // Start it when full, when its deadline expired, or when no more packets will come.
-        if (filled > 0 && (filled === burst || draining || performance.now() - firstAt >= deadlineMs)) {
+        if (filled > 0 && (filled >= limit || draining || performance.now() - firstAt >= deadlineMs)) {
           b.gather(pool, filled);
           counters[NfCounter.RX] += filled;
           filled = 0;

@@ -40,6 +40,10 @@ export const ControlWord = {
   STOP: 1,
   /** Heartbeat: the NF bumps it every loop turn; the manager watches it move. */
   HEARTBEAT: 2,
+  /** Manager → NF: packets per batch a control-plane policy asks for (0: the NF's own maximum). */
+  BATCH_TARGET: 12,
+  /** Manager → NF: SMs a control-plane policy gives the NF's kernels (0: no limit). */
+  SM_SHARE: 13,
 } as const;
 
 /** Lifecycle states of an NF instance. */

@@ -80,6 +80,12 @@ export abstract class NfEndpoint {
     return this.counters[NfCounter.TX];
   }
 
+  /** Applies a control-plane setting (batch target, SM share) through the control block. */
+  applySetting(batch: number | undefined, sms: number | undefined): void {
+    if (batch !== undefined) Atomics.store(this.ctl, ControlWord.BATCH_TARGET, Math.max(0, Math.floor(batch)));
+    if (sms !== undefined) Atomics.store(this.ctl, ControlWord.SM_SHARE, Math.max(0, Math.floor(sms)));
+  }
+
   /** Asks the NF to stop after its current batch: the STOP word, and its rx ring closed. */
   requestStop(): void {
     Atomics.store(this.ctl, ControlWord.STOP, 1);
@@ -100,6 +106,8 @@ export abstract class NfEndpoint {
       txRingOccupancy: this.dead ? 0 : this.tx.count,
       state: NF_STATE_NAMES[this.state] ?? 'unknown',
       counters: this.named.read(),
+      batchTarget: Atomics.load(this.ctl, ControlWord.BATCH_TARGET),
+      smShare: Atomics.load(this.ctl, ControlWord.SM_SHARE),
     };
   }
 

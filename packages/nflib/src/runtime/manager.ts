@@ -24,6 +24,7 @@ import { ManagerPort } from './manager-port.js';
 import type { NfEndpoint } from './instance.js';
 import { NfInstance, type NfSpec } from './nf-instance.js';
 import { NfState } from './attach.js';
+import type { ManagerPolicy, PolicyDecision } from './policy.js';
 
 /** A port to open. */
 export interface PortConfig {
@@ -60,6 +61,10 @@ export interface ManagerOptions {
    * join after the manager starts, in multi-process mode). Once met, it is never waited for again.
    */
   waitForChain?: boolean;
+  /** A control-plane policy consulted every `policyIntervalMs` (e.g. G-NET's GPU scheduler). */
+  policy?: ManagerPolicy;
+  /** Milliseconds between policy decisions (default 1000). */
+  policyIntervalMs?: number;
 }
 
 /** The accounting identity's terms: `received = transmitted + dropped + inFlight` always holds. */
@@ -84,6 +89,11 @@ export class Manager {
   readonly ports: ManagerPort[];
   /** The service chains (chain 0 is the default). */
   readonly chains = new ChainTable();
+  private policy: ManagerPolicy | undefined;
+  private readonly policyIntervalMs: number;
+  private policyAt = 0;
+  private policyPrev: StatsSnapshot | undefined;
+  private policyInfo: { name: string; info: Record<string, unknown> } | undefined;
   /**
    * Chain that frames received on each port enter (0, the default chain, unless the flow director
    * picks another). Without a configured chain, a port beside port 0 that also receives (a live
@@ -133,6 +143,8 @@ export class Manager {
   private loopDone: Promise<void> | null = null;
 
   private constructor(pool: PacketPool, ports: ManagerPort[], options: ManagerOptions) {
+    this.policy = options.policy;
+    this.policyIntervalMs = options.policyIntervalMs ?? 1000;
     this.pool = pool;
     this.ports = ports;
     this.burst = options.burst ?? 32;
@@ -459,6 +471,7 @@ export class Manager {
         const now = Date.now();
         if (now - lastYield >= 4) {
           lastYield = now;
+          this.consultPolicy(now);
           await new Promise((r) => setImmediate(r));
         }
       }
@@ -557,7 +570,31 @@ export class Manager {
         return { id: p.id, spec: p.spec, rxPackets: p.rxPackets, rxBytes: p.rxBytes, txPackets: p.txPackets, txBytes: p.txBytes, drops };
       }),
       nfs: [...this.instances.map((i) => i.stats()), ...this.retired.map((r) => ({ ...r, drops: { ...r.drops }, counters: { ...r.counters } }))],
+      ...(this.policyInfo ? { policy: this.policyInfo } : {}),
     };
+  }
+
+  /** Runs the control-plane policy when its interval has passed (between data-path turns). */
+  private consultPolicy(now: number): void {
+    const policy = this.policy;
+    if (!policy || now - this.policyAt < this.policyIntervalMs) return;
+    this.policyAt = now;
+    const snap = this.snapshot();
+    let d: PolicyDecision | null;
+    try {
+      d = policy.decide(snap, this.policyPrev);
+    } catch (err) {
+      console.error(`gnet: policy ${policy.name} failed and is switched off: ${(err as Error).message}`);
+      this.policy = undefined;
+      return;
+    }
+    this.policyPrev = snap;
+    if (!d) return;
+    for (const inst of this.instances) {
+      const s = d.instances[inst.key];
+      if (s) inst.applySetting(s.batch, s.sms);
+    }
+    this.policyInfo = { name: policy.name, info: d.info };
   }
 
   /** Stops the NFs (waiting for them to exit), then closes the ports (flushing output). */

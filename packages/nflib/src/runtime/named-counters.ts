@@ -25,30 +25,36 @@ export const NAMED_BLOCK_BYTES = NAMED_NAMES_OFFSET + MAX_NAMED_COUNTERS * NAME_
 const NAME_RE = /^[a-z0-9_.:-]{1,31}$/;
 
 /**
- * Writes `names` into the block at `byteOffset` of `buffer` and returns the NF's view of their
- * values (index i counts `names[i]`).
- * @throws Error for more than 64 names, duplicates or a name outside `[a-z0-9_.:-]{1,31}`.
+ * Appends `names` to the block at `byteOffset` of `buffer` after the `existing` ones (which this
+ * NF defined earlier, e.g. the framework's own before the NF author's) and returns the view of the
+ * new names' values (index i counts `names[i]`). With no `existing` names the block is cleared first
+ * (a multi-process slot may hold a previous NF's names).
+ * @throws Error for more than 64 names in all, a duplicate, or a name outside `[a-z0-9_.:-]{1,31}`.
  */
-export function defineNamedCounters(buffer: ArrayBufferLike, byteOffset: number, names: readonly string[]): Float64Array {
+export function defineNamedCounters(buffer: ArrayBufferLike, byteOffset: number, names: readonly string[], existing: readonly string[] = []): Float64Array {
   const head = new Int32Array(buffer, byteOffset, 1);
-  if (names.length === 0 || names.length > MAX_NAMED_COUNTERS) throw new Error(`defineCounters: give 1 to ${MAX_NAMED_COUNTERS} names, got ${names.length}`);
-  const seen = new Set<string>();
+  const start = existing.length;
+  if (names.length === 0 || start + names.length > MAX_NAMED_COUNTERS) {
+    throw new Error(`defineCounters: an NF has 1 to ${MAX_NAMED_COUNTERS} counters in all, asked for ${start + names.length}`);
+  }
+  const seen = new Set<string>(existing);
   for (const n of names) {
     if (!NAME_RE.test(n)) throw new Error(`defineCounters: bad counter name "${n}" (use [a-z0-9_.:-], at most ${MAX_COUNTER_NAME} characters)`);
     if (seen.has(n)) throw new Error(`defineCounters: duplicate counter name "${n}"`);
     seen.add(n);
   }
-  // A slot a previous NF process used may hold its names: unpublish, then overwrite.
-  Atomics.store(head, 0, 0);
   const bytes = new Uint8Array(buffer, byteOffset + NAMED_NAMES_OFFSET, MAX_NAMED_COUNTERS * NAME_SLOT);
-  bytes.fill(0);
+  if (start === 0) {
+    Atomics.store(head, 0, 0);
+    bytes.fill(0);
+    new Float64Array(buffer, byteOffset + NAMED_VALUES_OFFSET, MAX_NAMED_COUNTERS).fill(0);
+  }
   names.forEach((n, i) => {
-    for (let k = 0; k < n.length; k++) bytes[i * NAME_SLOT + k] = n.charCodeAt(k);
+    for (let k = 0; k < n.length; k++) bytes[(start + i) * NAME_SLOT + k] = n.charCodeAt(k);
   });
-  const values = new Float64Array(buffer, byteOffset + NAMED_VALUES_OFFSET, names.length);
-  values.fill(0);
-  Atomics.store(head, 0, names.length);
-  return values;
+  // Names first, count last: the reader never sees a half-written name.
+  Atomics.store(head, 0, start + names.length);
+  return new Float64Array(buffer, byteOffset + NAMED_VALUES_OFFSET + start * 8, names.length);
 }
 
 /** The manager's reader of one instance's block (names are decoded once, when they appear). */

@@ -36,6 +36,7 @@ export function formatStatsTable(now: StatsSnapshot, prev?: StatsSnapshot): stri
     .join(' ');
   const totals = now.received !== undefined ? `received: ${now.received}  transmitted: ${now.transmitted}  dropped: ${now.dropped}  ` : '';
   lines.push(`${totals}in flight: ${now.inFlight}${drops ? `  manager drops: ${drops}` : ''}`);
+  if (now.policy) lines.push(`policy ${now.policy.name}: ${JSON.stringify(now.policy.info)}`);
   return lines.join('\n');
 }
 
@@ -63,6 +64,7 @@ export function formatStatsJson(now: StatsSnapshot, prev?: StatsSnapshot): strin
       const q = prev?.nfs.find((x) => x.key === n.key);
       return { ...n, rxPps: Math.round(rate(n.rxPackets, q?.rxPackets ?? 0, dt)), txPps: Math.round(rate(n.txPackets, q?.txPackets ?? 0, dt)) };
     }),
+    ...(now.policy ? { policy: now.policy } : {}),
   });
 }
 

@@ -39,6 +39,10 @@ export interface NfCounters {
   state: string;
   /** The NF's own named counters (`ctx.defineCounters`), e.g. drop reasons; empty when it defines none. */
   counters: Record<string, number>;
+  /** Packets per batch a control-plane policy asked of this instance (0: none asked). */
+  batchTarget?: number;
+  /** SMs a control-plane policy gave this instance (0: none given). */
+  smShare?: number;
 }
 
 /** Everything the manager reports at one instant. */
@@ -57,6 +61,8 @@ export interface StatsSnapshot {
   transmitted?: number;
   /** Packets the manager, its NFs or NF failures dropped (the sum of the reasons in `drops`). */
   dropped?: number;
+  /** The control-plane policy's latest decision (e.g. G-NET's scheduler), when one runs. */
+  policy?: { name: string; info: Record<string, unknown> };
 }
 
 /** Per-second rates between two snapshots of the same entity. */

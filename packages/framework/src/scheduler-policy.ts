@@ -1,0 +1,104 @@
+/**
+ * G-NET's scheduler at run time: a manager policy (`@gnet/nflib`'s `ManagerPolicy`) that, once per
+ * interval, reads what each framework NF measured (`fw.*` counters: batches, packets, GPU time) and
+ * declared (`model.*`: its performance model), runs {@link schedule} over the chain, and hands each
+ * NF instance its batch size and SM share through the manager. `gnet run --schedule gnet|fair|uncoordinated`
+ * installs it; its decision is shown in stats and in the summary line under `policy`.
+ * @module
+ */
+import type { ManagerPolicy, NfCounters, PolicyDecision, StatsSnapshot } from '@gnet/nflib';
+import { schedule, type PerfModel, type Policy } from './scheduler.js';
+
+/** Options of {@link createSchedulerPolicy}. */
+export interface SchedulerPolicyOptions {
+  /** `gnet` (default), `fair` or `uncoordinated`. */
+  policy?: Policy;
+  /** SMs to share (default: the GPU's, or 8 on the emulated device). */
+  totalSms?: number;
+  /** Latency bound for the whole chain, µs (default 1000). */
+  latencyBoundUs?: number;
+  /** Batch sizes to choose from (default powers of two 32..8192). */
+  batchSizes?: readonly number[];
+}
+
+/** One framework NF (service) as the policy sees it. */
+interface Service {
+  tag: string;
+  serviceId: number;
+  keys: string[];
+  model: PerfModel;
+  source: 'declared' | 'measured';
+}
+
+const sum = (list: NfCounters[], k: string): number => list.reduce((a, n) => a + (n.counters[k] ?? 0), 0);
+
+/**
+ * The model an NF declared (`model.k1` … counters), or one fitted from what it measured: per-packet
+ * GPU time on its current SM share as `k1`, with the copy folded in (`k2 = b2 = 0`) and the
+ * per-batch launch cost `b1` taken as a tenth of a batch's time (G-NET fits both from a batch-size
+ * sweep; one operating point only fixes their sum).
+ */
+function modelOf(list: NfCounters[], prev: NfCounters[]): { model: PerfModel; source: 'declared' | 'measured' } | null {
+  const c = list[0].counters;
+  if ((c['model.k1'] ?? 0) > 0) return { model: { k1: c['model.k1'], b1: c['model.b1'] ?? 0, k2: c['model.k2'] ?? 0, b2: c['model.b2'] ?? 0 }, source: 'declared' };
+  const batches = sum(list, 'fw.batches') - sum(prev, 'fw.batches');
+  const packets = sum(list, 'fw.packets') - sum(prev, 'fw.packets');
+  const gpuUs = sum(list, 'fw.gpu_us') - sum(prev, 'fw.gpu_us');
+  if (batches <= 0 || packets <= 0 || gpuUs <= 0) return null;
+  const perBatch = gpuUs / batches;
+  const sms = Math.max(1, list[0].smShare || 1);
+  const b1 = perBatch / 10;
+  return { model: { k1: ((perBatch - b1) * sms) / (packets / batches), b1, k2: 0, b2: 0 }, source: 'measured' };
+}
+
+/**
+ * Creates the run-time scheduler policy. It acts only on NFs that run a kernel (they publish `fw.*`
+ * counters), in chain order (service ids ascending), and leaves cpu-mode NFs alone. Offered load
+ * is the chain's measured input rate over the last interval.
+ */
+export function createSchedulerPolicy(options: SchedulerPolicyOptions = {}): ManagerPolicy {
+  const policy = options.policy ?? 'gnet';
+  const latencyBoundUs = options.latencyBoundUs ?? 1000;
+  const totalSms = options.totalSms ?? 8;
+  return {
+    name: `scheduler:${policy}`,
+    decide(now: StatsSnapshot, prev: StatsSnapshot | undefined): PolicyDecision | null {
+      const running = now.nfs.filter((n) => n.state === 'running' && 'fw.batches' in n.counters);
+      if (running.length === 0) return null;
+      const byService = new Map<number, NfCounters[]>();
+      for (const n of running) {
+        const list = byService.get(n.serviceId) ?? [];
+        list.push(n);
+        byService.set(n.serviceId, list);
+      }
+      const services: Service[] = [];
+      const waiting: string[] = [];
+      for (const [serviceId, list] of [...byService].sort((a, b) => a[0] - b[0])) {
+        const before = prev?.nfs.filter((n) => n.serviceId === serviceId) ?? [];
+        const m = modelOf(list, before);
+        if (!m) waiting.push(list[0].tag);
+        else services.push({ tag: list[0].tag, serviceId, keys: list.map((n) => n.key), ...m });
+      }
+      if (services.length === 0) return { instances: {}, info: { waitingForMeasurements: waiting } };
+      const dt = prev ? (now.time - prev.time) / 1000 : 0; // seconds
+      const offeredMpps = dt > 0 && now.received !== undefined && prev?.received !== undefined ? (now.received - prev.received) / dt / 1e6 : 0;
+      const sms = Math.max(totalSms, services.length);
+      const s = schedule({ nfs: services.map((v) => ({ name: v.tag, model: v.model })), totalSms: sms, latencyBoundUs, offeredMpps, batchSizes: options.batchSizes }, policy);
+      const instances: PolicyDecision['instances'] = {};
+      const nfs: Record<string, unknown> = {};
+      s.nfs.forEach((a, i) => {
+        const v = services[i];
+        // Instances of a service share its SMs; each gets the service's batch size.
+        const each = Math.max(1, Math.floor(a.sms / v.keys.length));
+        for (const key of v.keys) instances[key] = { batch: a.batch, sms: each };
+        nfs[v.tag] = { sms: a.sms, batch: a.batch, predictedMpps: round(a.mpps), predictedLatencyUs: round(a.latencyUs), model: v.source };
+      });
+      return {
+        instances,
+        info: { totalSms: sms, latencyBoundUs, offeredMpps: round(offeredMpps), chainMpps: round(s.mpps), chainLatencyUs: round(s.latencyUs), nfs, ...(waiting.length ? { waitingForMeasurements: waiting } : {}) },
+      };
+    },
+  };
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
