@@ -16,7 +16,7 @@ export {
   type ScheduleInput,
   type Schedule,
 } from './scheduler.js';
-export { createSchedulerPolicy, type SchedulerPolicyOptions } from './scheduler-policy.js';
+export { createSchedulerPolicy, chainSyncPlan, type SchedulerPolicyOptions } from './scheduler-policy.js';
 export {
   defineNf,
   startNf,

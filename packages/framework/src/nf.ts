@@ -92,6 +92,11 @@ export interface NfDefinition<S = undefined, B = undefined> {
   readSet?: StageFields;
   /** Fields each stage writes (for the data-sync plan). */
   writeSet?: StageFields;
+  /**
+   * Bytes per packet of the fields in the read/write sets (e.g. `{"ip.dst": 4, "payload": 1400}`),
+   * so the data-sync plan can say how many bytes cross PCIe.
+   */
+  fieldBytes?: Readonly<Record<string, number>>;
   /** G-NET's performance model of the NF (kernel `k1·B/N + b1`, copy `k2·B + b2`), for the scheduler. */
   model?: PerfModel;
 }
@@ -188,6 +193,8 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   delete config.workers;
   const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
   (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
+  // For the manager's scheduler: the chain's data-sync plan is computed from these.
+  ctx.publish('framework', { mode: choice.mode, access: nfAccess(def as NfDefinition<unknown, unknown>), fieldBytes: def.fieldBytes ?? {} });
   const burst = ctx.burst;
   if (choice.mode === 'cpu') {
     const env: NfEnv = { ctx, mode: 'cpu', config, burst, device: undefined, module: undefined, stream: undefined };

@@ -8,6 +8,7 @@
  */
 import type { ManagerPolicy, NfCounters, PolicyDecision, StatsSnapshot } from '@gnet/nflib';
 import { schedule, type PerfModel, type Policy } from './scheduler.js';
+import { computeSyncPlan, type NfAccess, type SyncPlan } from './sync-plan.js';
 
 /** Options of {@link createSchedulerPolicy}. */
 export interface SchedulerPolicyOptions {
@@ -41,9 +42,15 @@ const sum = (list: NfCounters[], k: string): number => list.reduce((a, n) => a +
 function modelOf(list: NfCounters[], prev: NfCounters[]): { model: PerfModel; source: 'declared' | 'measured' } | null {
   const c = list[0].counters;
   if ((c['model.k1'] ?? 0) > 0) return { model: { k1: c['model.k1'], b1: c['model.b1'] ?? 0, k2: c['model.k2'] ?? 0, b2: c['model.b2'] ?? 0 }, source: 'declared' };
-  const batches = sum(list, 'fw.batches') - sum(prev, 'fw.batches');
-  const packets = sum(list, 'fw.packets') - sum(prev, 'fw.packets');
-  const gpuUs = sum(list, 'fw.gpu_us') - sum(prev, 'fw.gpu_us');
+  // The last interval's measurements, or the lifetime ones when it saw no batch (a lull).
+  let batches = sum(list, 'fw.batches') - sum(prev, 'fw.batches');
+  let packets = sum(list, 'fw.packets') - sum(prev, 'fw.packets');
+  let gpuUs = sum(list, 'fw.gpu_us') - sum(prev, 'fw.gpu_us');
+  if (batches <= 0 || packets <= 0 || gpuUs <= 0) {
+    batches = sum(list, 'fw.batches');
+    packets = sum(list, 'fw.packets');
+    gpuUs = sum(list, 'fw.gpu_us');
+  }
   if (batches <= 0 || packets <= 0 || gpuUs <= 0) return null;
   const perBatch = gpuUs / batches;
   const sms = Math.max(1, list[0].smShare || 1);
@@ -79,7 +86,9 @@ export function createSchedulerPolicy(options: SchedulerPolicyOptions = {}): Man
         if (!m) waiting.push(list[0].tag);
         else services.push({ tag: list[0].tag, serviceId, keys: list.map((n) => n.key), ...m });
       }
-      if (services.length === 0) return { instances: {}, info: { waitingForMeasurements: waiting } };
+      const plan = chainSyncPlan(now);
+      const syncPlan = plan ? { syncPlan: plan } : {};
+      if (services.length === 0) return { instances: {}, info: { waitingForMeasurements: waiting, ...syncPlan } };
       const dt = prev ? (now.time - prev.time) / 1000 : 0; // seconds
       const offeredMpps = dt > 0 && now.received !== undefined && prev?.received !== undefined ? (now.received - prev.received) / dt / 1e6 : 0;
       const sms = Math.max(totalSms, services.length);
@@ -95,10 +104,39 @@ export function createSchedulerPolicy(options: SchedulerPolicyOptions = {}): Man
       });
       return {
         instances,
-        info: { totalSms: sms, latencyBoundUs, offeredMpps: round(offeredMpps), chainMpps: round(s.mpps), chainLatencyUs: round(s.latencyUs), nfs, ...(waiting.length ? { waitingForMeasurements: waiting } : {}) },
+        info: { totalSms: sms, latencyBoundUs, offeredMpps: round(offeredMpps), chainMpps: round(s.mpps), chainLatencyUs: round(s.latencyUs), nfs, ...(waiting.length ? { waitingForMeasurements: waiting } : {}), ...syncPlan },
       };
     },
   };
 }
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** What the framework publishes about an NF (`ctx.publish('framework', ...)` in nf.ts). */
+interface Published {
+  mode: string;
+  access: NfAccess;
+  fieldBytes: Record<string, number>;
+}
+
+/**
+ * The chain's data-sync plan from the read/write sets the framework NFs published, one entry per
+ * service in chain order (service ids ascending); recomputed at every decision, so it follows NFs
+ * joining and leaving. Cpu-mode NFs take part with their stages on the host.
+ */
+export function chainSyncPlan(now: StatsSnapshot): SyncPlan | null {
+  const byService = new Map<number, Published>();
+  for (const n of now.nfs) {
+    const p = n.meta?.framework as Published | undefined;
+    if (n.state === 'running' && p && !byService.has(n.serviceId)) byService.set(n.serviceId, p);
+  }
+  if (byService.size === 0) return null;
+  const chain = [...byService].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
+  const access = chain.map((p) => (p.mode === 'cpu' ? cpuOnly(p.access) : p.access));
+  return computeSyncPlan(access, Object.assign({}, ...chain.map((p) => p.fieldBytes)) as Record<string, number>);
+}
+
+/** A cpu-mode NF touches everything on the host: its kernel's reads and writes happen in `cpu`. */
+function cpuOnly(a: NfAccess): NfAccess {
+  return { name: a.name, preReads: [...(a.preReads ?? []), ...(a.gpuReads ?? []), ...(a.postReads ?? [])], postWrites: [...(a.preWrites ?? []), ...(a.gpuWrites ?? []), ...(a.postWrites ?? [])] };
+}

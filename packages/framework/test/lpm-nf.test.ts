@@ -209,10 +209,12 @@ describe('LPM NF through the framework (cpu, emulated, gpu)', () => {
       return JSON.parse(r.stdout.trim().split('\n').pop() as string);
     };
     const on = run(['--schedule', 'gnet', '--sms', '4', '--latency-bound', '2000']);
-    expect(on).toMatchObject({ rx: 3500, tx: 3500, policy: { name: 'scheduler:gnet', info: { totalSms: 4, latencyBoundUs: 2000, nfs: { lpm: { sms: 4, model: 'measured' } } } } });
+    expect(on, JSON.stringify(on.policy)).toMatchObject({ rx: 3500, tx: 3500, policy: { name: 'scheduler:gnet', info: { totalSms: 4, latencyBoundUs: 2000, nfs: { lpm: { sms: 4, model: 'measured' } } } } });
     const batch = on.policy.info.nfs.lpm.batch;
     expect([32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]).toContain(batch);
     expect(on.policy.info.offeredMpps).toBeGreaterThan(0);
+    // The data-sync plan from the NF's published read/write sets: addresses in, next hops back.
+    expect(on.policy.info.syncPlan).toEqual({ nfs: [{ name: 'lpm', htod: ['lpm.addr'], dtoh: ['lpm.hop'] }], bytesPerPacket: 8, naiveBytesPerPacket: 8 });
     expect(run(['--schedule', 'off'], 300).policy).toBeUndefined();
   });
 

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { Manager, type NfCounters, type StatsSnapshot } from '@gnet/nflib';
 import { describe, expect, it } from 'vitest';
-import { createSchedulerPolicy, schedule } from '../src/index.js';
+import { chainSyncPlan, computeSyncPlan, createSchedulerPolicy, schedule } from '../src/index.js';
 
 function nf(key: string, tag: string, serviceId: number, counters: Record<string, number>): NfCounters {
   return { key, tag, serviceId, instanceId: Number(key.split('/')[1]), rxPackets: 0, txPackets: 0, drops: {}, rxRingOccupancy: 0, txRingOccupancy: 0, state: 'running', counters };
@@ -90,5 +90,33 @@ describe('batch targets applied at run time', () => {
     } finally {
       await m.close();
     }
+  });
+});
+
+describe('chainSyncPlan (recomputed from what running NFs published)', () => {
+  const fwNf = { name: 'firewall', preReads: ['l4.ports'], gpuReads: ['ip.addrs', 'l4.ports'], gpuWrites: ['meta.verdict'], postReads: ['meta.verdict'] };
+  const nids = { name: 'nids', gpuReads: ['payload', 'l4.ports'], gpuWrites: ['meta.alert'], postReads: ['meta.alert'] };
+  const ipsec = { name: 'ipsec', gpuReads: ['payload', 'ip.addrs'], gpuWrites: ['payload'], postReads: ['payload'] };
+  const bytes = { 'l4.ports': 4, 'ip.addrs': 8, payload: 1024, 'meta.verdict': 1, 'meta.alert': 1 };
+  const pub = (key: string, sid: number, access: object, mode = 'gpu', state = 'running') => ({
+    ...nf(key, (access as { name: string }).name, sid, {}),
+    state,
+    meta: { framework: { mode, access, fieldBytes: bytes } },
+  });
+
+  it('plans the chain in service order like computeSyncPlan, one entry per service', () => {
+    const now = snap(0, 0, [pub('3/0', 3, ipsec), pub('1/0', 1, fwNf), pub('2/0', 2, nids), pub('2/1', 2, nids)]);
+    expect(chainSyncPlan(now)).toEqual(computeSyncPlan([fwNf, nids, ipsec], bytes));
+    // A field already on the GPU is not sent again: nids and ipsec reuse what firewall sent.
+    expect(chainSyncPlan(now)!.nfs[1].htod).toEqual(['payload']);
+  });
+
+  it('follows NFs leaving (a stopped NF drops out of the plan) and cpu-mode NFs working on the host', () => {
+    const left = chainSyncPlan(snap(0, 0, [pub('1/0', 1, fwNf, 'gpu', 'stopped'), pub('2/0', 2, nids)]))!;
+    expect(left.nfs.map((n) => n.name)).toEqual(['nids']);
+    expect(left.nfs[0].htod).toEqual(['l4.ports', 'payload']);
+    const cpuFirst = chainSyncPlan(snap(0, 0, [pub('1/0', 1, fwNf, 'cpu'), pub('2/0', 2, nids)]))!;
+    expect(cpuFirst.nfs[0]).toEqual({ name: 'firewall', htod: [], dtoh: [] });
+    expect(chainSyncPlan(snap(0, 0, [nf('1/0', 'plain', 1, {})]))).toBeNull();
   });
 });

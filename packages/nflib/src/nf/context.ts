@@ -73,6 +73,13 @@ export interface NfContext {
    * @throws Error for bad or duplicate names, or more than 64 in all.
    */
   defineCounters(names: readonly string[]): Float64Array;
+  /**
+   * Tells the manager something about this NF for its control plane and stats (e.g. the framework
+   * publishes the NF's read/write sets, from which the scheduler computes the chain's data-sync
+   * plan). Shown under the instance's `meta` in stats. Embedded mode; in multi-process mode it is a
+   * no-op for now.
+   */
+  publish(key: string, value: unknown): void;
   /** Packets per batch the manager's control-plane policy asks for now (0: none asked). */
   readonly batchTarget: number;
   /** SMs the manager's control-plane policy gives this NF's kernels now (0: no limit). */
@@ -120,6 +127,10 @@ export class Context implements NfContext {
     this.args = args;
     this.pool = link.pool;
     this.burst = link.burst;
+  }
+
+  publish(key: string, value: unknown): void {
+    if (this.mode === 'embedded') parentPort?.postMessage({ type: 'gnet:meta', key, value });
   }
 
   get batchTarget(): number {

@@ -45,6 +45,8 @@ export abstract class NfEndpoint {
   exitReason = '';
   /** The NF's name in stats. */
   tag: string;
+  /** What the NF published about itself (`ctx.publish`), by key. */
+  readonly meta: Record<string, unknown> = {};
 
   /** Builds the record; `ringSize` sizes the staging area (one ring's worth). */
   protected constructor(index: number, serviceId: number, instanceId: number, tag: string, rx: SpscRing, tx: SpscRing, ctl: Int32Array, counters: Float64Array, named: NamedCountersReader) {
@@ -108,6 +110,7 @@ export abstract class NfEndpoint {
       counters: this.named.read(),
       batchTarget: Atomics.load(this.ctl, ControlWord.BATCH_TARGET),
       smShare: Atomics.load(this.ctl, ControlWord.SM_SHARE),
+      ...(Object.keys(this.meta).length ? { meta: { ...this.meta } } : {}),
     };
   }
 

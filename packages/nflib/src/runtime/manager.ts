@@ -466,6 +466,7 @@ export class Manager {
         else if (++idleTurns > 64) {
           await new Promise((r) => setTimeout(r, idleTurns > 1024 ? 1 : 0));
           lastYield = Date.now();
+          this.consultPolicy(lastYield);
           continue;
         }
         const now = Date.now();

@@ -91,8 +91,9 @@ export class NfInstance extends NfEndpoint {
           resolve();
         }
       }, 2);
-      worker.on('message', (m: { type?: string; tag?: string; to?: number; body?: unknown }) => {
+      worker.on('message', (m: { type?: string; tag?: string; to?: number; body?: unknown; key?: string; value?: unknown }) => {
         if (m?.type === 'gnet:hello' && typeof m.tag === 'string') this.tag = m.tag;
+        else if (m?.type === 'gnet:meta' && typeof m.key === 'string') this.meta[m.key] = m.value;
         else if (m?.type === 'gnet:msg' && typeof m.to === 'number') onMessage(this, m.to, m.body);
       });
       worker.on('error', (err) => {

@@ -43,6 +43,8 @@ export interface NfCounters {
   batchTarget?: number;
   /** SMs a control-plane policy gave this instance (0: none given). */
   smShare?: number;
+  /** What the NF published about itself (`ctx.publish`), by key. */
+  meta?: Record<string, unknown>;
 }
 
 /** Everything the manager reports at one instant. */
