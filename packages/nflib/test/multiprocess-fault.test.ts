@@ -16,8 +16,9 @@ function checkIdentity(s: StatsJson): void {
 describe.skipIf(!shm.available)('gnet manager under NF faults', () => {
   it('kill -9 of one of two instances under traffic: forwarding goes on through the other, nf_dead is counted, the identity holds, a restart takes the slot', async () => {
     const name = uniqueName('kill');
-    // ~4 s of generated traffic at 20k pps over 64 flows, spread over two instances of service 1.
-    const mgr = startManager(name, ['--in', 'gen:count=80000,size=64,flows=64,rate=20000pps', '--out', 'mem', '--chain', '1', '--slots', '4']);
+    // ~7 s of generated traffic at 20k pps over 64 flows, spread over two instances of service 1 (long
+    // enough for the kill, the reclaim and a restart even on a loaded machine).
+    const mgr = startManager(name, ['--in', 'gen:count=140000,size=64,flows=64,rate=20000pps', '--out', 'mem', '--chain', '1', '--slots', '4']);
     await waitFor('the manager to start', () => /waiting for NFs/.test(mgr.err()));
     // The victim spends 5 ms on every batch: it always holds packets, in its hands and in its ring.
     const victim = startNf('slow-nf.mjs', name, ['-r', '1', '-n', '0'], { GNET_TEST_BATCH_DELAY_US: '5000' });
