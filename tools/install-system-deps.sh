@@ -2,7 +2,7 @@
 # Installs the system tools gnet's interop tests and benchmarks use (Debian packages). Needs root;
 # without it, prints what is missing and the tests that need those tools skip with a reason.
 set -u
-pkgs=(tshark python3-scapy iperf3 tcpreplay nftables iproute2 iputils-ping libpcap-dev dpdk dpdk-dev util-linux)
+pkgs=(tshark python3-scapy iperf3 tcpreplay nftables iproute2 iputils-ping ethtool libpcap-dev libssl-dev openssl dpdk dpdk-dev util-linux cmake g++)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && { echo "system deps: all present"; exit 0; }
