@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectDualPackage } from '../../../tools/package-smoke.js';
+import { expectDualPackage } from './util.js';
 
 describe('@gnet/nf-ipsec package', () => {
   it('resolves as ESM and CJS through its exports map', async () => {

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "afpacket.h"
+#include "crypto_batch.h"
 #include "cuda_driver.h"
 #include "gpu_binding.h"
 #include "shm.h"
@@ -20,6 +21,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceValue("shmCreate", Napi::Function::New(env, shm::Create), napi_enumerable),
                              InstanceValue("shmOpen", Napi::Function::New(env, shm::Open), napi_enumerable),
                              InstanceValue("shmUnlink", Napi::Function::New(env, shm::Unlink), napi_enumerable),
+                             InstanceValue("crypto", crypto::DefineBinding(env), napi_enumerable),
                          });
   }
 

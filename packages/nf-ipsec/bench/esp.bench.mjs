@@ -1,0 +1,241 @@
+// ESP tunnel gateway throughput per core beside its peer, in the same run:
+// (1) the peer: `openssl speed -evp aes-128-ctr` and `openssl speed -hmac sha1` at 64, 512 and 1400 B
+//     on this machine, and the bound they set for encrypt-then-MAC on one core: 1 / (1/aes + 1/hmac);
+// (2) gnet's crypto core alone: EspCryptoBatch (OpenSSL through the addon, one call per batch of 32)
+//     on ESP packets whose inner IPv4 packet is N bytes (goal: >= 0.8x the bound);
+// (3) gnet's cpu-mode gateway work per batch (prepare + crypto + finish, outbound then inbound) with
+//     the OpenSSL back end and with the node:crypto fallback;
+// (4) the NF end to end through the manager (gen -> ipsec worker -> null), cpu mode (and gpu mode);
+// (5) with a CUDA GPU: kernels/esp.cu alone on 16384 packets per launch (goal: >= 100 Gb/s at 1400 B).
+// Sizes are inner IPv4 packet bytes (what the tunnel carries); gbps counts those bytes. Rates are per
+// CPU second (openssl speed divides by user CPU time by default; gnet's rows by this process's CPU
+// time), so they are per core and robust to the shared machine's other load.
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { EspCryptoBatch, GpuDevice, KernelArgs, espCryptoInfo, gpuInfo } from '@gnet/manager-native';
+import { Manager } from '@gnet/nflib';
+import { ESP_KERNEL_ENTRY, EspGateway, EspJobs, cpuCrypto, espPtxPath, kernelKeyTable, nativeKeyTable, parseIpsecConfig } from '@gnet/nf-ipsec';
+
+const quick = process.env.BENCH_QUICK === '1';
+const SIZES = [64, 512, 1400];
+const BURST = 32;
+const print = (group, row) => console.log(`BENCH ${JSON.stringify({ group, ...row })}`);
+const G = 'ipsec ESP (AES-128-CTR + HMAC-SHA1-96), per core';
+
+const SA = (spi, src, dst) => ({
+  spi,
+  tunnelSrc: '192.0.2.1',
+  tunnelDst: '198.51.100.1',
+  encKey: '000102030405060708090a0b0c0d0e0f',
+  nonce: 'a0a1a2a3',
+  authKey: '101112131415161718191a1b1c1d1e1f20212223',
+  selector: { src, dst },
+});
+const outSection = { direction: 'outbound', sas: [SA(4096, '10.1.0.0/16', '10.2.0.0/16')] };
+const inSection = { direction: 'inbound', sas: [SA(4096, '10.1.0.0/16', '10.2.0.0/16')] };
+
+/** openssl speed's rate in bytes/s for one size (`-bytes N -seconds S`), from its last table row. */
+function opensslSpeed(args, n) {
+  const r = spawnSync('openssl', ['speed', ...args, '-bytes', String(n), '-seconds', quick ? '1' : '2'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl speed ${args.join(' ')}: ${r.stderr}`);
+  // last line: "<name>   <rate>k" (in 1000s of bytes per second)
+  const line = r.stdout.trim().split('\n').pop();
+  const m = /([\d.]+)k\s*$/.exec(line);
+  if (!m) throw new Error(`cannot parse openssl speed output: ${line}`);
+  return Number(m[1]) * 1000;
+}
+
+/** A batch over fresh memory with `BURST` inner IPv4/UDP frames of `n` IP bytes from 10.1/16 to 10.2/16. */
+function makeBatch(n) {
+  const slot = 2048;
+  const data = new Uint8Array(BURST * slot);
+  const b = {
+    data,
+    view: new DataView(data.buffer),
+    offsets: new Uint32Array(BURST),
+    lengths: new Uint32Array(BURST),
+    capacity: slot,
+    action: new Uint8Array(BURST),
+    destination: new Uint16Array(BURST),
+    count: BURST,
+  };
+  for (let i = 0; i < BURST; i++) {
+    const o = i * slot;
+    b.offsets[i] = o;
+    b.lengths[i] = 14 + n;
+    data.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0, 0x45, 0, n >> 8, n & 0xff, 0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, i, 10, 2, 0, 1], o);
+    for (let k = 34; k < 14 + n; k++) data[o + k] = (k * 7 + i) & 0xff;
+  }
+  return b;
+}
+
+/** Runs fn for `seconds` of wall time; returns iterations and the CPU seconds this process used. */
+function timeIt(seconds, fn) {
+  let iters = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  while (performance.now() - t0 < seconds * 1000) {
+    for (let k = 0; k < 50; k++) fn();
+    iters += 50;
+  }
+  const c = process.cpuUsage(c0);
+  return { iters, s: (c.user + c.system) / 1e6 };
+}
+
+const row = (kase, impl, bytesPerS, n, extra = {}) =>
+  print(G, { case: kase, impl, mpps: bytesPerS / n / 1e6, gbps: (bytesPerS * 8) / 1e9, latencyUs: null, ...extra });
+
+const info = espCryptoInfo();
+const secs = quick ? 0.5 : 2;
+const bounds = {};
+for (const n of SIZES) {
+  const aes = opensslSpeed(['-evp', 'aes-128-ctr'], n);
+  const hmac = opensslSpeed(['-hmac', 'sha1'], n);
+  const bound = 1 / (1 / aes + 1 / hmac);
+  bounds[n] = bound;
+  row(`${n} B`, 'openssl speed -evp aes-128-ctr', aes, n, { notes: 'peer: AES-CTR alone, one core' });
+  row(`${n} B`, 'openssl speed -hmac sha1', hmac, n, { notes: 'peer: HMAC-SHA1 alone, one core' });
+  row(`${n} B`, 'OpenSSL bound 1/(1/aes+1/hmac)', bound, n, { notes: 'peer: encrypt-then-MAC bound per core' });
+
+  // (2) crypto core alone: ESP regions of an n-byte inner packet, one native call per batch.
+  if (info.available) {
+    const pad = (4 - ((n + 2) & 3)) & 3;
+    const len = 16 + n + pad + 2;
+    const data = new Uint8Array(BURST * 2048);
+    const off = Uint32Array.from({ length: BURST }, (_, i) => i * 2048 + 34);
+    const lens = new Uint32Array(BURST).fill(len);
+    const sa = new Int32Array(BURST);
+    const ok = new Uint8Array(BURST);
+    const c = new EspCryptoBatch(nativeKeyTable(parseIpsecConfig(outSection, 'bench').outbound));
+    const { iters, s } = timeIt(secs, () => c.run(true, data, sa, off, lens, BURST, ok));
+    if (ok[0] !== 1) throw new Error('EspCryptoBatch did not encrypt');
+    const rate = (iters * BURST * n) / s;
+    row(`${n} B`, 'gnet cpu: EspCryptoBatch (OpenSSL, batch of 32)', rate, n, { xBound: rate / bounds[n], notes: `crypto core alone; goal >= 0.8x bound: ${rate / bounds[n] >= 0.8 ? 'met' : 'not met'}` });
+  }
+
+  // (3) gateway work per batch: outbound (encap) then inbound (decap restores the packets).
+  for (const want of info.available ? ['native', 'node'] : ['node']) {
+    const oc = parseIpsecConfig({ ...outSection, cpuCrypto: want }, 'bench');
+    const ic = parseIpsecConfig({ ...inSection, cpuCrypto: want }, 'bench');
+    const og = new EspGateway(oc);
+    const ig = new EspGateway(ic);
+    const ocr = cpuCrypto(want, og.sas, BURST, 2048).crypto;
+    const icr = cpuCrypto(want, ig.sas, BURST, 2048).crypto;
+    const oj = new EspJobs(BURST);
+    const ij = new EspJobs(BURST);
+    const b = makeBatch(n);
+    // Encap and decap alternate (decap restores the packets); their CPU times are split by wall share.
+    let tOut = 0;
+    let tIn = 0;
+    const { iters, s } = timeIt(secs, () => {
+      const t0 = performance.now();
+      og.prepare(b, oj);
+      ocr.run(oj, b);
+      og.finish(b, oj);
+      const t1 = performance.now();
+      ig.prepare(b, ij);
+      icr.run(ij, b);
+      ig.finish(b, ij);
+      tOut += t1 - t0;
+      tIn += performance.now() - t1;
+    });
+    if (ig.counters[1] !== iters * BURST) throw new Error(`decap lost packets: ${ig.counters[1]} of ${iters * BURST}`);
+    const enc = (iters * BURST * n) / ((s * tOut) / (tOut + tIn));
+    const dec = (iters * BURST * n) / ((s * tIn) / (tOut + tIn));
+    const label = want === 'native' ? 'OpenSSL batch' : 'node:crypto fallback';
+    row(`${n} B`, `gnet cpu: gateway encap (${label})`, enc, n, { xBound: enc / bounds[n], notes: 'prepare + crypto + finish per batch of 32, no I/O' });
+    row(`${n} B`, `gnet cpu: gateway decap (${label})`, dec, n, { xBound: dec / bounds[n], notes: 'verify ICV, decrypt, anti-replay, strip' });
+  }
+}
+
+// (4) The NF end to end through the manager: gen (inner frames 10.1/16 -> 10.2/16) -> ipsec -> null.
+const nfModule = fileURLToPath(new URL('../dist/nf.js', import.meta.url));
+const packets = quick ? 200_000 : 1_000_000;
+const closing = [];
+const gpu = gpuInfo();
+const GPU_MODE = process.env.BENCH_IPSEC_DEVICE ?? 'gpu'; // 'emulated' exercises this code without a GPU
+for (const [n, mode] of [...SIZES.map((n) => [n, 'cpu']), ...(gpu.available ? SIZES.map((n) => [n, 'gpu']) : [])]) {
+  const m = await Manager.create({
+    ports: [
+      { spec: `gen:count=${packets},size=${n + 14},flows=1024,src=10.1.0.0/16,dst=10.2.0.0/16`, role: 'rx' },
+      { spec: 'null', role: 'tx' },
+    ],
+    nfs: [{ tag: 'ipsec', module: nfModule, serviceId: 1, config: { ...outSection, mode, workers: 1 }, nfArgs: [] }],
+    burst: 64,
+  });
+  let t0 = 0n;
+  let tx0 = 0;
+  let c0;
+  const timer = setInterval(() => {
+    if (t0 !== 0n) return;
+    const tx = m.accounting().transmitted;
+    if (tx > 0) {
+      t0 = process.hrtime.bigint();
+      c0 = process.cpuUsage();
+      tx0 = tx;
+    }
+  }, 1);
+  await m.run({ untilDrained: true });
+  const t1 = process.hrtime.bigint();
+  const c = process.cpuUsage(c0);
+  clearInterval(timer);
+  const a = m.accounting();
+  const sent = a.transmitted - tx0;
+  const wallPps = sent / (Number(t1 - t0) / 1e9);
+  const cpuPps = sent / ((c.user + c.system) / 1e6);
+  closing.push(m.close());
+  row(`${n} B`, `gnet ${mode}: ipsec NF through the manager`, cpuPps * n, n, {
+    xBound: (cpuPps * n) / bounds[n],
+    wallMpps: wallPps / 1e6,
+    wallGbps: (wallPps * n * 8) / 1e9,
+    notes: `gen -> ipsec (outbound, ${mode === 'gpu' ? 'kernels/esp.cu' : info.available ? 'OpenSSL' : 'node:crypto'}) -> null, burst 64; per CPU second of manager + NF threads together (wallMpps: wall clock); ${packets} pkts, ${((100 * a.transmitted) / packets).toFixed(1)}% forwarded`,
+  });
+}
+await Promise.all(closing);
+
+// (5) The kernel alone on a device: 16384 ESP packets per launch, wall time over many launches.
+if (gpu.available || GPU_MODE === 'emulated') {
+  const dev = GpuDevice.open({ mode: GPU_MODE });
+  try {
+    const mod = dev.loadModule(espPtxPath());
+    const keys = kernelKeyTable(parseIpsecConfig(outSection, 'bench').outbound);
+    const dKeys = dev.malloc(keys.byteLength);
+    dev.memcpyHtoD(dKeys, keys, 0, keys.byteLength);
+    const N = GPU_MODE === 'emulated' ? 1024 : 16384;
+    for (const n of SIZES) {
+      const pad = (4 - ((n + 2) & 3)) & 3;
+      const len = 16 + n + pad + 2;
+      const stride = len + 12;
+      const hOff = dev.hostAlloc(N * 4);
+      const hLen = dev.hostAlloc(N * 4);
+      const hJob = dev.hostAlloc(N * 4);
+      new Uint32Array(hOff.buffer).forEach((_, i, a) => (a[i] = i * stride));
+      new Uint32Array(hLen.buffer).fill(len);
+      new Int32Array(hJob.buffer).fill(0);
+      const d = { pkts: dev.malloc(N * stride), off: dev.malloc(N * 4), len: dev.malloc(N * 4), job: dev.malloc(N * 4), ok: dev.malloc(N) };
+      dev.memset(d.pkts, 0x5a, N * stride);
+      dev.memcpyHtoD(d.off, hOff.buffer, 0, N * 4);
+      dev.memcpyHtoD(d.len, hLen.buffer, 0, N * 4);
+      dev.memcpyHtoD(d.job, hJob.buffer, 0, N * 4);
+      const s = dev.stream(7);
+      const args = new KernelArgs();
+      args.ptr(dKeys).ptr(d.pkts).ptr(d.off).ptr(d.len).ptr(d.job).ptr(d.ok).u32(N);
+      const shape = { grid: Math.ceil(N / 128), block: 128 };
+      s.launch(mod, ESP_KERNEL_ENTRY, shape, args).submitSync(); // warm-up (JIT, caches)
+      const reps = GPU_MODE === 'emulated' ? 3 : quick ? 50 : 200;
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) s.launch(mod, ESP_KERNEL_ENTRY, shape, args);
+      s.submitSync();
+      const sec = (performance.now() - t0) / 1000;
+      const rate = (reps * N * n) / sec;
+      row(`${n} B`, `gnet ${GPU_MODE}: kernels/esp.cu alone`, rate, n, {
+        notes: `${N} packets per launch, one per thread, ${reps} launches, no copies; goal at 1400 B on H100: >= 100 Gb/s${GPU_MODE === 'emulated' ? ' (emulated device: not a GPU number)' : ''}; ${gpu.devices[0]?.name ?? GPU_MODE}`,
+      });
+      for (const p of Object.values(d)) dev.free(p);
+      for (const h of [hOff, hLen, hJob]) dev.free(h.ptr);
+    }
+  } finally {
+    dev.close();
+  }
+}
