@@ -55,8 +55,9 @@ async function main(argv: string[]): Promise<number> {
       io.err(`gnet ${cmd ?? ''}: ${err.message}\nTry \`gnet ${cmd && cmd !== 'help' ? `${cmd} ` : ''}--help\`.`);
       return 2;
     }
-    if (err instanceof ConfigError) {
-      io.err(`gnet: config error: ${err.message}`);
+    // A ConfigError thrown in an NF's thread arrives cloned: same name and message, not the class.
+    if (err instanceof ConfigError || (err as Error)?.name === 'ConfigError') {
+      io.err(`gnet: config error: ${(err as Error).message}`);
       return 3;
     }
     if (err instanceof NoManagerError) {

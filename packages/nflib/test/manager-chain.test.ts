@@ -72,6 +72,12 @@ describe('gnet run (embedded manager)', () => {
     expect(keys).toEqual(['1/0', '1/1', '1/2', '1/3']);
   });
 
+  it('exits 3 with file, line and field when an NF finds its config bad after it joined', () => {
+    const r = gnet(['run', '--chain', join(fixtures, 'bad-config-nf.mjs'), '--in', 'gen:count=100', '--out', 'null']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('gnet: config error: cfg.json:3:5: bad.routes: must be an array');
+  });
+
   it('keeps forwarding when an NF instance dies, and the accounting identity holds', () => {
     const frames = chainInput();
     writePcap(join(dir, 'in3.pcap'), frames);

@@ -101,6 +101,9 @@ const HELPER_IMPORTS: ReadonlyArray<[RegExp, string]> = [
   [/(['"])(?:\.\.\/)+nflib\/src\/testing(?:\/index)?(?:\.js|\.ts)?\1/g, "'@gnet/nflib/testing'"],
 ];
 
+/** The monorepo path of the gnet CLI (`join(__dirname, '..', '..', 'nflib', 'dist', 'cli.js')`), replaced by `gnetCli`. */
+const CLI_PATH = /join\(\s*__dirname\s*,\s*(['"])\.\.\1\s*,\s*\1\.\.\1\s*,\s*\1nflib\1\s*,\s*\1dist\1\s*,\s*\1cli\.js\1\s*\)/g;
+
 /** Files and folders never copied: build outputs and installs. */
 const SKIP = new Set(['node_modules', 'dist', 'build', '.nx', 'coverage', '.turbo']);
 
@@ -164,7 +167,7 @@ export function templateDir(from: string, cwd: string): string {
     );
   }
   const path = resolve(cwd, from);
-  if (!existsSync(join(path, 'package.json'))) {
+  if (!existsSync(join(path, 'package.json')) && !existsSync(join(path, 'package.template.json'))) {
     throw new UsageError(`--from "${from}" is neither a template (${TEMPLATES.join(', ')}) nor a package directory (${path} has no package.json)`);
   }
   return path;
@@ -227,7 +230,10 @@ export function createProject(dirArg: string, options: NewProjectOptions): NewPr
     rewritten.add(file);
   };
 
-  // package.json: name, bin, published @gnet versions, pinned tools, self-contained scripts.
+  // package.json: name, bin, published @gnet versions, pinned tools, self-contained scripts. nflib's
+  // own templates ship it as package.template.json: a nested package.json inside a published package
+  // would be taken for a package by tools (publint, bundlers).
+  if (existsSync(join(dir, 'package.template.json'))) renameSync(join(dir, 'package.template.json'), join(dir, 'package.json'));
   const pkgPath = join(dir, 'package.json');
   const pkg = readJson(pkgPath);
   const oldName = String(pkg.name ?? '');
@@ -256,6 +262,10 @@ export function createProject(dirArg: string, options: NewProjectOptions): NewPr
   scripts.pretest = hasKernels ? 'npm run build && npm run kernels' : 'npm run build';
   scripts.test = 'vitest run';
   pkg.scripts = scripts;
+  // A copied reference NF keeps answering to its name (`gnet run --chain router`, config section
+  // "router") from inside the project: the name it provides is recorded here for the CLI to resolve.
+  const refName = /^@gnet\/nf-([a-z0-9-]+)$/.exec(oldName)?.[1];
+  if (refName) pkg.gnet = { ...((pkg.gnet as Record<string, unknown>) ?? {}), nf: refName };
   // npm >= 11 runs dependencies' install scripts only when allowed: the addon's builds or checks itself.
   pkg.allowScripts = { ...((pkg.allowScripts as Record<string, boolean>) ?? {}), '@gnet/manager-native': true };
   write('package.json', JSON.stringify(pkg, null, 2) + '\n');
@@ -297,6 +307,14 @@ export function createProject(dirArg: string, options: NewProjectOptions): NewPr
     const before = text;
     if (oldName && oldName !== name) text = text.split(oldName).join(name);
     for (const [re, to] of HELPER_IMPORTS) text = text.replace(re, to);
+    if (/\.(ts|mts|cts|js|mjs|cjs)$/.test(file) && text.search(CLI_PATH) >= 0) {
+      text = text.replace(CLI_PATH, 'gnetCli');
+      if (!/\bimport\s*\{[^}]*\bgnetCli\b[^}]*\}/.test(text)) {
+        const first = text.search(/^import\s/m);
+        const line = "import { gnetCli } from '@gnet/nflib/testing';\n";
+        text = first < 0 ? line + text : text.slice(0, first) + line + text.slice(first);
+      }
+    }
     if (text !== before) write(file, text);
     if (/\.(ts|mts|cts|js|mjs|cjs)$/.test(file)) {
       for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|new URL\(\s*)(['"])(\.\.?\/[^'"]+)\1/g)) {

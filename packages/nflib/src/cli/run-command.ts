@@ -78,6 +78,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return { tag: r.tag, module: r.module, serviceId: i + 1, config: { ...(section as object), mode, workers }, nfArgs: [] };
   });
 
+  let configFailure: Error | undefined;
   const policy = await schedulerPolicy(flags.values.get('schedule') ?? 'gnet', intFlag(flags, 'latency-bound', 1, 1e8, 1000), flags.values.has('sms') ? intFlag(flags, 'sms', 1, 1 << 16, 8) : undefined);
   const manager = await Manager.create({
     ports,
@@ -87,10 +88,23 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     burst: intFlag(flags, 'burst', 1, 1024, 32),
     poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 32768),
     configSource: configPath,
-    onNfExit: (tag, key, reason) => io.err(`gnet: NF ${tag} (${key}) ${reason}; its in-flight packets were dropped (nf_dead)`),
+    onNfExit: (tag, key, reason, error) => {
+      // Bad config found by the NF itself (a ConfigError from its init): the run cannot be right.
+      if (error?.name === 'ConfigError') {
+        configFailure ??= error;
+        manager.stop();
+        return;
+      }
+      io.err(`gnet: NF ${tag} (${key}) ${reason}; its in-flight packets were dropped (nf_dead)`);
+    },
   });
 
-  return serveUntilDone(manager, stats, flags, io);
+  const code = await serveUntilDone(manager, stats, flags, io);
+  if (configFailure) {
+    io.err(`gnet: config error: ${(configFailure as Error).message}`);
+    return 3;
+  }
+  return code;
 }
 
 /**

@@ -43,6 +43,8 @@ export abstract class NfEndpoint {
   dead = false;
   /** Why the NF ended, once it did. */
   exitReason = '';
+  /** What the NF threw, when it ended by an uncaught exception (name and message survive the thread boundary). */
+  exitError: Error | undefined = undefined;
   /** The NF's name in stats. */
   tag: string;
   /** What the NF published about itself (`ctx.publish`), by key. */

@@ -53,7 +53,7 @@ export interface ManagerOptions {
   /** Where the config came from (for NF error messages). */
   configSource?: string;
   /** Called when an NF instance dies. */
-  onNfExit?: (tag: string, key: string, reason: string) => void;
+  onNfExit?: (tag: string, key: string, reason: string, error?: Error) => void;
   /** Use this pool (e.g. one in a shared memory region) instead of creating one of `poolSlots`. */
   pool?: PacketPool;
   /**
@@ -528,7 +528,7 @@ export class Manager {
     inst.dead = true;
     if (!inst.exitReason) inst.exitReason = reason;
     this.retire(inst.stats(), how === 'dead' ? 'dead' : 'stopped');
-    if (how === 'dead' && !this.closing) this.onNfExit?.(inst.tag, inst.key, reason);
+    if (how === 'dead' && !this.closing) this.onNfExit?.(inst.tag, inst.key, reason, inst.exitError);
   }
 
   /** A packet that was queued for a departing instance: to another instance, or dropped. */

@@ -98,12 +98,14 @@ export class NfInstance extends NfEndpoint {
       });
       worker.on('error', (err) => {
         this.exitReason = `threw: ${err.message}`;
+        this.exitError = err;
       });
       worker.on('exit', (code) => {
         clearInterval(poll);
         const reason = this.exitReason || `exited with code ${code}`;
         this.dead = true;
-        if (!started) reject(new Error(`NF ${this.spec.tag} (${this.spec.module}) failed to start: ${reason}`));
+        // A config error keeps its identity (the CLI exits 3 with its file:line: field message).
+        if (!started) reject(this.exitError?.name === 'ConfigError' ? this.exitError : new Error(`NF ${this.spec.tag} (${this.spec.module}) failed to start: ${reason}`));
         else onExit(this, reason);
       });
     });
