@@ -14,9 +14,13 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: report ? ['default', 'json'] : ['default'],
     outputFile: report ? { json: report } : undefined,
-    projects: packages.map((name) => ({
-      extends: true,
-      test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'] },
-    })),
+    projects: [
+      ...packages.map((name) => ({
+        extends: true,
+        test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'] },
+      })),
+      // The user's journey outside the monorepo: guides' code, packing, installing, templates.
+      { extends: true, test: { name: 'journey', root: '.', include: ['e2e/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000 } },
+    ],
   },
 });

@@ -1,9 +1,0 @@
-import { describe, expect, it } from 'vitest';
-import { expectDualPackage } from '../../../tools/package-smoke.js';
-
-describe('@gnet/nf-firewall package', () => {
-  it('resolves as ESM and CJS through its exports map', async () => {
-    const mod = await expectDualPackage('@gnet/nf-firewall');
-    expect(mod.packageName).toBe('@gnet/nf-firewall');
-  });
-});

@@ -1,0 +1,119 @@
+// The flow table (open addressing, backward-shift deletion) against a Map, the port allocator, and
+// config validation with file/line/field errors.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '@gnet/nflib';
+import { CHUNK_SLOTS, FlowTable, NOT_FOUND, NatEngine, PortAllocator, parseNatConfig } from '../src/index.js';
+
+describe('FlowTable', () => {
+  it('agrees with a Map over 60k random inserts and removes, clusters included', () => {
+    const t = new FlowTable(1 << 14);
+    const ref = new Map<string, number>();
+    let x = 7;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return x % n;
+    };
+    const keys: number[][] = [];
+    for (let i = 0; i < 12000; i++) keys.push([rnd(50), rnd(3), rnd(1 << 20), 1 + rnd(5)]);
+    for (let step = 0; step < 60000; step++) {
+      const k = keys[rnd(keys.length)];
+      const id = k.join(',');
+      if (rnd(3) === 0) {
+        expect(t.remove(k[0], k[1], k[2], k[3])).toBe(ref.delete(id));
+      } else if (ref.size < 12000) {
+        expect(t.insert(k[0], k[1], k[2], k[3], step)).toBe(true);
+        ref.set(id, step);
+      }
+      if (step % 997 === 0) {
+        for (const kk of keys.slice(0, 200)) expect(t.find(kk[0], kk[1], kk[2], kk[3])).toBe(ref.get(kk.join(',')) ?? NOT_FOUND);
+      }
+    }
+    expect(t.size).toBe(ref.size);
+    for (const [id, v] of ref) {
+      const k = id.split(',').map(Number);
+      expect(t.find(k[0], k[1], k[2], k[3])).toBe(v);
+      expect(t.slotHolds(t.lastSlot, k[0], k[1], k[2], k[3])).toBe(true);
+    }
+  });
+
+  it('refuses inserts beyond 7/8 occupancy and tracks dirty chunks for the device copy', () => {
+    const t = new FlowTable(64);
+    let n = 0;
+    while (t.insert(n, 0, 0, 1, n)) n++;
+    expect(n).toBe(56);
+    expect(t.dirtyCount).toBe(1);
+    expect(t.takeDirty()).toBe(1);
+    expect(t.dirtyCount).toBe(0);
+    const big = new FlowTable(CHUNK_SLOTS * 4);
+    for (let i = 0; i < 100; i++) big.insert(i, 1, 2, 3, i);
+    expect(big.dirtyCount).toBeGreaterThan(1);
+  });
+});
+
+describe('PortAllocator', () => {
+  it('preserves a free port, keeps parity, stays in range, reserves and releases', () => {
+    const p = new PortAllocator(1024, 1031);
+    expect(p.allocate(1025, true, true)).toBe(1025);
+    expect(p.allocate(1025, true, true) % 2).toBe(1);
+    expect(p.allocate(80, true, true) % 2).toBe(0);
+    expect(p.reserve(1030)).toBe(true);
+    expect(p.reserve(1030)).toBe(false);
+    const got = new Set<number>();
+    for (;;) {
+      const q = p.allocate(2000, false, false);
+      if (q < 0) break;
+      got.add(q);
+    }
+    expect(p.free).toBe(0);
+    for (const q of got) expect(q >= 1024 && q <= 1031).toBe(true);
+    p.release(1027);
+    expect(p.allocate(9, true, false)).toBe(1027);
+  });
+});
+
+describe('config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gnet-nat-cfg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function problem(nat: object): ConfigError {
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ nat }, null, 2));
+    try {
+      parseNatConfig(nat, file);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return err as ConfigError;
+    }
+    throw new Error('no error');
+  }
+
+  it('has RFC defaults: ports 1024-65535, EIM/EIF, TCP 7440 s / 240 s, UDP 300 s, ICMP 60 s', () => {
+    const c = parseNatConfig({ external: ['203.0.113.0/30'] });
+    expect(c).toMatchObject({ insidePort: 0, outsidePort: 1, portMin: 1024, portMax: 65535, filtering: 'endpoint-independent', portPreservation: true, parityPreservation: true, maxFlows: 1 << 20 });
+    expect(c.timeouts).toEqual({ tcpEstablished: 7440, tcpTransitory: 240, udp: 300, icmp: 60 });
+    expect(c.external).toHaveLength(4);
+  });
+
+  it('reports file, line and field', () => {
+    const e = problem({ external: ['203.0.113.1'], timeouts: { udp: 'long' } });
+    expect(e.field).toBe('nat.timeouts.udp');
+    expect(e.line).toBe(7);
+    expect(e.message).toMatch(/c\.json:7:\d+: nat\.timeouts\.udp: must be an integer/);
+    expect(problem({ external: ['203.0.113.300'] }).field).toBe('nat.external[0]');
+    expect(problem({ external: ['203.0.113.1'], forwards: [{ proto: 'tcp', external: '198.51.100.1:80', internal: '10.0.0.2:80' }] }).field).toBe('nat.forwards[0].external');
+    expect(problem({ external: ['203.0.113.1'], filtering: 'symmetric' }).field).toBe('nat.filtering');
+    expect(problem({ external: ['203.0.113.1'], portRange: [5000, 10] }).field).toBe('nat.portRange');
+    expect(problem({ external: ['203.0.113.1'], bogus: 1 }).field).toBe('nat.bogus');
+    expect(problem({ external: ['203.0.113.1'], timeouts: { tcpEstablished: 3600 } }).message).toMatch(/between 7440/);
+    expect(problem({}).field).toBe('nat.external');
+  });
+
+  it('memory per flow is reported and bounded', () => {
+    const nat = new NatEngine(parseNatConfig({ external: ['203.0.113.1'], maxFlows: 1 << 16 }));
+    expect(nat.bytesPerFlow).toBeGreaterThan(150);
+    expect(nat.bytesPerFlow).toBeLessThan(260);
+  });
+});
