@@ -16,7 +16,7 @@ import type { NatConfig } from './config.js';
 import { FlowTable, KeyKind, NOT_FOUND, hashKey } from './flow-table.js';
 import { PortAllocator } from './port-alloc.js';
 
-/** Names of the NAT's counters, in index order (see `C`). */
+/** Names of the NAT's counters, in index order (see {@link NatCounter}). */
 export const NAT_COUNTERS = [
   'out',
   'in',
@@ -74,8 +74,11 @@ const DROP_ICMP_ERROR_NO_FLOW = 23;
 const DROP_WRONG_PORT = 24;
 const DEVICE_HITS = 25;
 
-/** Counter indexes into {@link NatEngine.counters}. */
-export const C = Object.fromEntries(NAT_COUNTERS.map((n, i) => [n.toUpperCase(), i])) as { readonly [K in Uppercase<(typeof NAT_COUNTERS)[number]>]: number };
+/** A counter's name in upper case, e.g. `DROP_POOL_EXHAUSTED` for `drop_pool_exhausted`. */
+export type NatCounterName = Uppercase<(typeof NAT_COUNTERS)[number]>;
+
+/** Counter indexes into {@link NatEngine.counters}, by upper-case name (`NatCounter.OUT`, ...). */
+export const NatCounter: Readonly<Record<NatCounterName, number>> = Object.fromEntries(NAT_COUNTERS.map((n, i) => [n.toUpperCase(), i])) as Record<NatCounterName, number>;
 
 /** TCP flag bits seen on a session (its state; RFC 5382 §5 timers derive from it). */
 const SYN_OUT = 1;
@@ -120,7 +123,7 @@ export class NatEngine {
   readonly cfg: NatConfig;
   /** Both directions' keys and the mappings' keys (see {@link KeyKind}). */
   readonly table: FlowTable;
-  /** Counters, indexed by {@link C} (the NF points this at nflib's named counters). */
+  /** Counters, indexed by {@link NatCounter} (the NF points this at nflib's named counters). */
   counters: Float64Array;
   /** Coarse clock in whole seconds, set once per batch by {@link NatEngine.tick}. */
   now = 0;

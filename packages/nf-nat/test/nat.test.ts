@@ -2,7 +2,7 @@
 // (RFC 5508), hairpinning, static forwards, expiry and drop reasons. Every translated packet's
 // checksums are verified by a fresh computation (test/frames.ts), not by the code under test.
 import { describe, expect, it } from 'vitest';
-import { C, NatEngine, parseNatConfig } from '../src/index.js';
+import { NatCounter, NatEngine, parseNatConfig } from '../src/index.js';
 import { badChecksums, eth, fields, ip, ipPacket, type L4 } from './frames.js';
 
 const EXT = '203.0.113.1';
@@ -35,7 +35,7 @@ describe('UDP mapping and filtering (RFC 4787)', () => {
     const r = outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'udp', sport: 5000, dport: 53 });
     expect(r.out).toBe(1);
     expect(fields(r.f)).toMatchObject({ src: EXT, sport: 5000, dst: '198.51.100.7', dport: 53, ttl: 63 });
-    expect(nat.counters[C.OUT]).toBe(1);
+    expect(nat.counters[NatCounter.OUT]).toBe(1);
   });
 
   it('keeps a zero UDP checksum zero (both ways)', () => {
@@ -66,7 +66,7 @@ describe('UDP mapping and filtering (RFC 4787)', () => {
     outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'udp', sport: 4000 });
     expect(inb(nat, '192.0.2.50', EXT, { proto: 'udp', sport: 9, dport: 4000 }).out).toBe(0);
     expect(inb(nat, '192.0.2.50', EXT, { proto: 'udp', sport: 9, dport: 4001 }).out).toBe(-1);
-    expect(nat.counters[C.DROP_NO_MAPPING]).toBe(1);
+    expect(nat.counters[NatCounter.DROP_NO_MAPPING]).toBe(1);
   });
 
   it('address-dependent filtering admits only addresses the inside host sent to (any port of them)', () => {
@@ -74,7 +74,7 @@ describe('UDP mapping and filtering (RFC 4787)', () => {
     outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'udp', sport: 4000, dport: 53 });
     expect(inb(nat, '198.51.100.7', EXT, { proto: 'udp', sport: 9999, dport: 4000 }).out).toBe(0);
     expect(inb(nat, '192.0.2.50', EXT, { proto: 'udp', sport: 53, dport: 4000 }).out).toBe(-1);
-    expect(nat.counters[C.DROP_FILTERED]).toBe(1);
+    expect(nat.counters[NatCounter.DROP_FILTERED]).toBe(1);
   });
 
   it('port allocation: preservation off, parity kept, range honoured, exhaustion drops and counts', () => {
@@ -93,7 +93,7 @@ describe('UDP mapping and filtering (RFC 4787)', () => {
     for (let k = 0; k < 4; k++) expect(ports[k] % 2).toBe(k % 2);
     expect(new Set(ports)).toEqual(new Set([20000, 20001, 20002, 20003]));
     expect(outb(nat, '10.0.0.9', '198.51.100.7', { proto: 'udp', sport: 7000 }).out).toBe(-1);
-    expect(nat.counters[C.DROP_POOL_EXHAUSTED]).toBe(1);
+    expect(nat.counters[NatCounter.DROP_POOL_EXHAUSTED]).toBe(1);
   });
 
   it('a port taken by one host is not preserved for another (distinct external endpoints)', () => {
@@ -114,7 +114,7 @@ describe('UDP mapping and filtering (RFC 4787)', () => {
     nat.tick(1121);
     expect(nat.sessions).toBe(0);
     expect(nat.mappings).toBe(0);
-    expect(nat.counters[C.SESSIONS_EXPIRED]).toBe(1);
+    expect(nat.counters[NatCounter.SESSIONS_EXPIRED]).toBe(1);
     expect(inb(nat, '198.51.100.7', EXT, { proto: 'udp', sport: 53, dport: 4000 }).out).toBe(-1);
     // Lazy: no sweep at all, the expired session is found and dropped on lookup.
     const lazy = engine({ timeouts: { udp: 120 }, sweepPerBatch: 0 });
@@ -154,7 +154,7 @@ describe('TCP (RFC 5382)', () => {
     expect(outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'tcp', sport: 40000, flags: ACK }).out).toBe(-1);
     outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'tcp', sport: 40000, dport: 80, flags: SYN });
     expect(inb(nat, '192.0.2.1', EXT, { proto: 'tcp', sport: 80, dport: 40000, flags: ACK }).out).toBe(-1);
-    expect(nat.counters[C.DROP_TCP_NO_SESSION]).toBe(2);
+    expect(nat.counters[NatCounter.DROP_TCP_NO_SESSION]).toBe(2);
     // Simultaneous open through the endpoint-independent mapping: an inbound SYN is admitted.
     expect(inb(nat, '192.0.2.1', EXT, { proto: 'tcp', sport: 80, dport: 40000, flags: SYN }).out).toBe(0);
   });
@@ -183,7 +183,7 @@ describe('ICMP (RFC 5508)', () => {
     const r = inb(nat, '198.51.100.7', EXT, { proto: 'icmp', type: 0, id });
     expect(fields(r.f)).toMatchObject({ dst: '10.0.0.2', sport: 77 });
     expect(inb(nat, '198.51.100.8', EXT, { proto: 'icmp', type: 8, id }).out).toBe(-1);
-    expect(nat.counters[C.DROP_ICMP_TYPE]).toBe(1);
+    expect(nat.counters[NatCounter.DROP_ICMP_TYPE]).toBe(1);
   });
 
   /** Quoting the translated outbound packet (as a router outside would), whole or cut to 8 bytes of L4. */
@@ -206,7 +206,7 @@ describe('ICMP (RFC 5508)', () => {
         expect(fields(r.f).dst).toBe('10.0.0.2');
         const q = fields(r.f, 14 + 20 + 8);
         expect(q).toMatchObject({ src: '10.0.0.2', dst: '198.51.100.7', sport: 5353 });
-        expect(nat.counters[C.ICMP_ERROR_IN]).toBe(1);
+        expect(nat.counters[NatCounter.ICMP_ERROR_IN]).toBe(1);
       });
     }
   }
@@ -216,7 +216,7 @@ describe('ICMP (RFC 5508)', () => {
     const fake = eth(ipPacket(EXT, '198.51.100.7', { proto: 'udp', sport: 1111, dport: 53 }));
     const r = inb(nat, '192.0.2.254', EXT, { proto: 'icmp', type: 3, code: 3, payload: fake.slice(14) });
     expect(r.out).toBe(-1);
-    expect(nat.counters[C.DROP_ICMP_ERROR_NO_FLOW]).toBe(1);
+    expect(nat.counters[NatCounter.DROP_ICMP_ERROR_NO_FLOW]).toBe(1);
   });
 
   it('outbound error from an inside host about an inbound packet: quoted destination becomes external', () => {
@@ -227,7 +227,7 @@ describe('ICMP (RFC 5508)', () => {
     expect(r.out).toBe(1);
     expect(fields(r.f).src).toBe(EXT);
     expect(fields(r.f, 14 + 28)).toMatchObject({ src: '198.51.100.7', dst: EXT, sport: 7777, dport: 5000 });
-    expect(nat.counters[C.ICMP_ERROR_OUT]).toBe(1);
+    expect(nat.counters[NatCounter.ICMP_ERROR_OUT]).toBe(1);
   });
 });
 
@@ -240,7 +240,7 @@ describe('hairpinning, drops and a checksum fuzz', () => {
     const b = send(nat, eth(ipPacket('10.0.0.5', EXT, { proto: 'udp', sport: 6000, dport: 4000 }), [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 0x55]), 0);
     expect(b.out).toBe(0);
     expect(fields(b.f)).toMatchObject({ src: EXT, sport: 6000, dst: '10.0.0.2', dport: 4000, ethDst: [2, 0, 0, 0, 0, 0x0a] });
-    expect(nat.counters[C.HAIRPIN]).toBe(2);
+    expect(nat.counters[NatCounter.HAIRPIN]).toBe(2);
   });
 
   it('drops ARP, IPv6, fragments, TTL 1, other protocols, spoofed sources and traffic to non-external addresses, by reason', () => {
@@ -264,7 +264,7 @@ describe('hairpinning, drops and a checksum fuzz', () => {
     expect(inb(nat, '198.51.100.7', '10.0.0.2', { proto: 'udp' }).out).toBe(-1);
     expect(send(nat, eth(ipPacket('10.0.0.2', '198.51.100.7', { proto: 'udp' })).subarray(0, 40), 0).out).toBe(-1);
     const c = nat.counters;
-    expect([c[C.DROP_ARP], c[C.DROP_NON_IPV4], c[C.DROP_FRAGMENT], c[C.DROP_TTL], c[C.DROP_PROTO], c[C.DROP_NOT_INSIDE], c[C.DROP_NOT_EXTERNAL], c[C.DROP_MALFORMED]]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect([c[NatCounter.DROP_ARP], c[NatCounter.DROP_NON_IPV4], c[NatCounter.DROP_FRAGMENT], c[NatCounter.DROP_TTL], c[NatCounter.DROP_PROTO], c[NatCounter.DROP_NOT_INSIDE], c[NatCounter.DROP_NOT_EXTERNAL], c[NatCounter.DROP_MALFORMED]]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
   it('fuzz: 3000 random packets both ways over a small table; every sent packet has correct checksums and replies map back', () => {
@@ -289,7 +289,7 @@ describe('hairpinning, drops and a checksum fuzz', () => {
       expect(fields(back.f)).toMatchObject({ dst: src, ...(proto === 'icmp' ? { sport } : { dport: sport }) });
     }
     expect(sent).toBeGreaterThan(100);
-    expect(nat.counters[C.DROP_TABLE_FULL]).toBeGreaterThan(0);
+    expect(nat.counters[NatCounter.DROP_TABLE_FULL]).toBeGreaterThan(0);
     expect(ip(EXT)).toBe(0xcb007101);
   });
 });
