@@ -463,7 +463,9 @@ export class Manager {
         const work = this.turn();
         if (work > 0) idleTurns = 0;
         else if (options.untilDrained && this.drained) break;
-        else if (++idleTurns > 64) {
+        // Packets out with the NFs come back within microseconds: keep polling (yielding below)
+        // rather than sleeping a timer's millisecond, which idled both threads half the time.
+        else if (++idleTurns > 64 && (this.cached === this.pool.slotCount || idleTurns > 1 << 16)) {
           await new Promise((r) => setTimeout(r, idleTurns > 1024 ? 1 : 0));
           lastYield = Date.now();
           this.consultPolicy(lastYield);
