@@ -13,6 +13,9 @@ import type { PerfModel } from './scheduler.js';
 /** Where an NF's batch work runs. */
 export type NfMode = 'cpu' | 'emulated' | 'gpu';
 
+/** Least default batch capacity on a device (see {@link NfDefinition.maxBatch}). */
+const DEFAULT_DEVICE_BATCH = 256;
+
 /** A mode as asked for (`--mode`): one of {@link NfMode}, or `auto` (gpu when usable, else cpu). */
 export type NfModeSetting = NfMode | 'auto';
 
@@ -32,7 +35,7 @@ export interface NfEnv {
   readonly ctx: NfContext;
   /** The mode the NF runs in. */
   readonly mode: NfMode;
-  /** The NF's config section (without `mode` and `workers`, which the framework consumes). */
+  /** The NF's config section, without the keys the framework consumes (`mode`, `workers`, `maxBatch`, `pipelineDepth`, `batchDeadlineUs`). */
   readonly config: Readonly<Record<string, unknown>>;
   /**
    * Most packets per batch: the manager's burst in cpu mode, the NF's `maxBatch` (config key
@@ -68,8 +71,8 @@ export interface NfDefinition<S = undefined, B = undefined> {
   /** Microseconds a partly filled batch waits before it is launched anyway (default 100). */
   deadlineUs?: number;
   /**
-   * Most packets per batch in `gpu`/`emulated` mode (default: the manager's burst). Buffers are
-   * sized by it (`env.burst`); the scheduler may ask for smaller batches at run time.
+   * Most packets per batch in `gpu`/`emulated` mode (default: the manager's burst, at least 256).
+   * Buffers are sized by it (`env.burst`); the scheduler may ask for smaller batches at run time.
    */
   maxBatch?: number;
   /** Once, before the first batch, in every mode (G-NET's init): builds the NF's state. */
@@ -191,6 +194,11 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   const asked = options.mode ?? modeSetting(config.mode);
   delete config.mode;
   delete config.workers;
+  // The framework's own keys are read here and never reach the NF (whose config may reject them).
+  const askedBatch = positiveSetting(config, 'maxBatch');
+  const askedDepth = positiveSetting(config, 'pipelineDepth');
+  const askedDeadline = positiveSetting(config, 'batchDeadlineUs');
+  for (const k of ['maxBatch', 'pipelineDepth', 'batchDeadlineUs']) delete config[k];
   const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
   (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
   // For the manager's scheduler: the chain's data-sync plan is computed from these.
@@ -205,8 +213,9 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   }
   const kernel = def.kernel as NonNullable<typeof def.kernel>;
   const setArg = def.setArg as NonNullable<typeof def.setArg>;
-  const maxBatch = positiveSetting(config, 'maxBatch') ?? def.maxBatch ?? burst;
-  delete config.maxBatch;
+  // Device batches default to at least 256 packets whatever the manager's burst: a launch costs
+  // microseconds, so small batches waste the device; the deadline still bounds a trickle's wait.
+  const maxBatch = askedBatch ?? def.maxBatch ?? Math.max(burst, DEFAULT_DEVICE_BATCH);
   // What the run-time scheduler reads (scheduler-policy.ts): measurements, and the declared model.
   const fw = ctx.defineCounters(['fw.batches', 'fw.packets', 'fw.gpu_us']);
   if (def.model) ctx.defineCounters(['model.k1', 'model.b1', 'model.k2', 'model.b2']).set([def.model.k1, def.model.b1, def.model.k2, def.model.b2]);
@@ -216,8 +225,8 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   const stream = device.stream(ctx.serviceId * 1024 + ctx.instanceId);
   const env: NfEnv = { ctx, mode: choice.mode, config, burst: maxBatch, device, module, stream };
   const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
-  const depth = positiveSetting(config, 'pipelineDepth') ?? def.depth ?? 3;
-  const deadlineUs = positiveSetting(config, 'batchDeadlineUs') ?? def.deadlineUs;
+  const depth = askedDepth ?? def.depth ?? 3;
+  const deadlineUs = askedDeadline ?? def.deadlineUs;
   const bufs: B[] = [];
   for (let i = 0; i < depth; i++) bufs.push(def.initHostBuf ? def.initHostBuf(rt, i) : (undefined as B));
   const tickets = new Float64Array(depth);
