@@ -41,19 +41,6 @@ export class SharedRegionError extends Error {
   }
 }
 
-// The addon reports strerror() text (C locale: Node never calls setlocale for messages).
-const ERRNO_TEXT: ReadonlyArray<[string, string]> = [
-  ['File exists', 'EEXIST'],
-  ['No such file or directory', 'ENOENT'],
-  ['Permission denied', 'EACCES'],
-  ['No space left on device', 'ENOSPC'],
-  ['Cannot allocate memory', 'ENOMEM'],
-  ['Too many open files', 'EMFILE'],
-  ['File name too long', 'ENAMETOOLONG'],
-  ['Function not implemented', 'ENOSYS'],
-  ['Invalid argument', 'EINVAL'],
-];
-
 function native(): NativeShm {
   return loadNative() as unknown as NativeShm;
 }
@@ -61,7 +48,9 @@ function native(): NativeShm {
 /** Turns the addon's Error into a {@link SharedRegionError} with a code and a sentence that says what to do. */
 function wrap(err: unknown, name: string): SharedRegionError {
   const text = err instanceof Error ? err.message : String(err);
-  const code = ERRNO_TEXT.find(([t]) => text.endsWith(t))?.[1] ?? (err instanceof TypeError || err instanceof RangeError ? 'EINVAL' : 'EIO');
+  // The addon sets `code` to the errno's name; its argument checks throw TypeError/RangeError.
+  const own = (err as { code?: unknown } | null)?.code;
+  const code = typeof own === 'string' ? own : err instanceof TypeError || err instanceof RangeError ? 'EINVAL' : 'EIO';
   let hint = '';
   if (code === 'EEXIST') hint = ` (a region named "${name}" already exists: another process owns it, or unlink it if it is stale)`;
   else if (code === 'ENOENT') hint = ` (no region named "${name}": the process that creates it is not running)`;
