@@ -1,20 +1,31 @@
 // Chains of 1, 2 and 4 no-op NFs on generated 64 B traffic, in embedded mode (manager + one
 // worker_thread per NF) and in multi-process mode (manager here, each NF its own process joined
 // through shared memory), beside DPDK testpmd forwarding between two null PMDs on one core (the
-// peer: a C packet mover with no NF at all). Prints BENCH lines; see tools/bench.mjs.
+// peer: a C packet mover with no NF at all). For each chain: the rate at generator speed, the
+// manager thread's CPU time per packet (what one core of it can move), and the latency packets
+// spend in the manager at a fixed 1 Mpps (p50/p99), from which the added latency per hop follows.
+// Prints BENCH lines; see tools/bench.mjs.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { probeSharedMemory } from '@gnet/manager-native';
 import { Manager, MultiProcessManager } from '@gnet/nflib';
 
 const quick = process.env.BENCH_QUICK === '1';
-const packets = quick ? 300_000 : 3_000_000;
+const packets = quick ? 2_000_000 : 10_000_000;
+const burst = 256;
 const noop = fileURLToPath(new URL('../examples/noop-nf.mjs', import.meta.url));
-const print = (row) => console.log(`BENCH ${JSON.stringify({ group: 'nflib chain of no-op NFs, 64 B, embedded and multi-process mode', ...row })}`);
-const ports = [
-  { spec: `gen:count=${packets},size=64,flows=1024`, role: 'rx' },
-  { spec: 'gen:count=1', role: 'tx' },
-];
+const group = 'nflib chain of no-op NFs, 64 B, embedded and multi-process mode';
+const print = (row) => console.log(`BENCH ${JSON.stringify({ group, ...row })}`);
+const gen = (extra) => ({ spec: `gen:size=64,flows=1024,${extra}`, role: 'rx' });
+const sink = { spec: 'null', role: 'tx' };
+
+/** CPU seconds of this process's main thread (the manager's data path), from /proc. */
+function managerCpu() {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 /** Best of a few runs: on a small shared machine single runs swing with what else is scheduled. */
 async function bestOf(run) {
@@ -26,24 +37,41 @@ async function bestOf(run) {
   return best;
 }
 
-async function chain(k) {
-  const nfs = Array.from({ length: k }, (_, i) => ({ tag: `noop${i + 1}`, module: noop, serviceId: i + 1 }));
-  const m = await Manager.create({ ports, nfs, burst: 64 });
+/** Runs `m` until its input is drained; returns the rate, the manager's ns per packet and the latency. */
+async function measure(m, offered) {
   const t0 = process.hrtime.bigint();
+  const c0 = managerCpu();
   await m.run({ untilDrained: true });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = managerCpu() - c0;
   const a = m.accounting();
   const snap = m.snapshot();
-  await m.close();
-  const rxDrops = snap.ports[0].drops.rx_pipe_full ?? 0;
-  return { mpps: a.transmitted / s / 1e6, lossPct: (100 * (packets - a.transmitted)) / packets, rxDrops };
+  return {
+    mpps: a.transmitted / s / 1e6,
+    managerNs: (cpu * 1e9) / a.transmitted,
+    lossPct: (100 * (offered - a.transmitted)) / offered,
+    latency: snap.latencyUs,
+  };
+}
+
+function noopNfs(k) {
+  return Array.from({ length: k }, (_, i) => ({ tag: `noop${i + 1}`, module: noop, serviceId: i + 1 }));
+}
+
+async function embedded(k, input, offered) {
+  const m = await Manager.create({ ports: [input, sink], nfs: noopNfs(k), burst });
+  try {
+    return await measure(m, offered);
+  } finally {
+    await m.close();
+  }
 }
 
 /** The same chain with the manager in this process and each no-op NF a process of its own. */
-async function chainMultiProcess(k) {
+async function multiProcess(k, input, offered) {
   const name = `bench-${process.pid}-${k}`;
   const ids = Array.from({ length: k }, (_, i) => i + 1);
-  const m = await MultiProcessManager.create({ name, ports, chain: ids.join(','), burst: 64, slots: k, poolSlots: 32768 });
+  const m = await MultiProcessManager.create({ name, ports: [input, sink], chain: ids.join(','), burst, slots: k, poolSlots: 32768 });
   const kids = ids.map((id) => spawn(process.execPath, [noop, '-r', String(id), '-m', name], { stdio: ['ignore', 'ignore', 'inherit'] }));
   try {
     // The manager takes no packets until every service has joined: time the data path only.
@@ -52,51 +80,46 @@ async function chainMultiProcess(k) {
       if (Date.now() > deadline) throw new Error(`only ${m.nfs.length} of ${k} NF processes joined`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    const t0 = process.hrtime.bigint();
-    await m.run({ untilDrained: true });
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    const a = m.accounting();
-    const rxDrops = m.snapshot().ports[0].drops.rx_pipe_full ?? 0;
-    return { mpps: a.transmitted / s / 1e6, lossPct: (100 * (packets - a.transmitted)) / packets, rxDrops };
+    return await measure(m, offered);
   } finally {
     await m.close();
     for (const c of kids) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
 }
 
-const results = [];
-for (const k of [0, 1, 2, 4]) {
-  const r = await bestOf(() => chain(k));
-  results.push(r);
-  const base = results[0].mpps;
-  print({
-    case: k === 0 ? 'wire (no NF)' : `${k} NF${k > 1 ? 's' : ''}`,
-    impl: 'gnet',
-    mpps: r.mpps,
-    gbps: (r.mpps * 64 * 8) / 1e3,
-    latencyUs: null,
-    perHopNs: k === 0 ? null : ((1 / r.mpps - 1 / base) * 1e3) / k,
-    notes: `best of 3; ${packets} pkts offered at generator speed; ${r.lossPct.toFixed(1)}% not forwarded (NIC pipe full)`,
-  });
-}
-
-const shm = probeSharedMemory();
-for (const k of [1, 2, 4]) {
-  if (!shm.available) {
-    print({ case: `${k} NF${k > 1 ? 's' : ''}`, impl: 'gnet multi-process', notes: `not run: shared memory unavailable (${shm.reason})` });
+const cores = availableParallelism();
+const latencyPackets = quick ? 300_000 : 2_000_000;
+let base = null; // the wire's latency: what each chain's hops add to
+for (const [impl, run, ks] of [
+  ['gnet', embedded, [0, 1, 2, 4]],
+  ['gnet multi-process', multiProcess, [1, 2, 4]],
+]) {
+  if (impl !== 'gnet' && !probeSharedMemory().available) {
+    print({ case: 'all', impl, notes: `not run: shared memory unavailable (${probeSharedMemory().reason})` });
     continue;
   }
-  const r = await bestOf(() => chainMultiProcess(k));
-  const base = results[0].mpps;
-  print({
-    case: `${k} NF${k > 1 ? 's' : ''}`,
-    impl: 'gnet multi-process',
-    mpps: r.mpps,
-    gbps: (r.mpps * 64 * 8) / 1e3,
-    latencyUs: null,
-    perHopNs: ((1 / r.mpps - 1 / base) * 1e3) / k,
-    notes: `best of 3; NFs as separate processes over /dev/shm; ${packets} pkts offered at generator speed; ${r.lossPct.toFixed(1)}% not forwarded (NIC pipe full)`,
-  });
+  for (const k of ks) {
+    const full = await bestOf(() => run(k, gen(`count=${packets}`), packets));
+    // Latency at a rate every chain sustains: queueing at full speed would measure the queue.
+    const paced = await run(k, gen(`count=${latencyPackets},rate=1Mpps`), latencyPackets);
+    if (k === 0) base = paced.latency;
+    const threads = k + 1;
+    print({
+      case: k === 0 ? 'wire (no NF)' : `${k} NF${k > 1 ? 's' : ''}`,
+      impl,
+      mpps: full.mpps,
+      gbps: (full.mpps * 64 * 8) / 1e3,
+      latencyUs: paced.latency.p50,
+      p99Us: paced.latency.p99,
+      hopUs: k > 0 && base ? (paced.latency.p50 - base.p50) / k : null,
+      managerNsPerPkt: full.managerNs,
+      notes:
+        `best of ${quick ? 1 : 3}; ${packets} pkts at generator speed, ${full.lossPct.toFixed(1)}% not forwarded; burst ${burst}; ` +
+        `latency: time in the manager (RX burst to TX burst) at 1 Mpps${impl === 'gnet' && k === 0 ? '' : ', hopUs = added p50 per NF vs the wire'}; ` +
+        `managerNsPerPkt: the manager thread's CPU per packet (${(1e3 / full.managerNs).toFixed(1)} Mpps per manager core)` +
+        (threads > cores ? `; ${threads} threads on ${cores} cores: NFs sleep when idle instead of spinning` : ''),
+    });
+  }
 }
 
 // Peer: testpmd io forwarding between two null vdevs, one forwarding core, no hugepages.

@@ -22,6 +22,7 @@ export { ChainTable, ChainDrop, Hop, parseChain, type ServiceChain } from './cha
 export { FlowDirector, hash5 } from './chain/flow-director.js';
 export { ConfigError, ConfigSection, parseLocatedJson, type LocatedJson, type SourcePosition } from './config/located-json.js';
 export * from './stats/snapshot.js';
+export { LatencyHistogram, type LatencySummary } from './stats/latency.js';
 export { formatStatsTable, formatStatsJson, formatPrometheus } from './stats/format.js';
 export { startMetricsServer } from './stats/metrics-server.js';
 export { Manager, type ManagerOptions, type PortConfig, type Accounting } from './runtime/manager.js';

@@ -49,7 +49,7 @@ describe('Mailbox (NF messages between processes)', () => {
 
 describe('manager region layout', () => {
   it('places header, slots, stats, config and pool on 64-byte boundaries, pool last', () => {
-    const l = regionLayout({ slotCount: 3, ringCapacity: 1024, poolSlots: 100, poolSlotSize: 2048, mailboxBytes: MAILBOX_HEADER_BYTES + 4096, statsBytes: 1000, configBytes: 10 });
+    const l = regionLayout({ slotCount: 3, ringCapacity: 1024, poolSlots: 100, poolSlotSize: 2048, burst: 32, mailboxBytes: MAILBOX_HEADER_BYTES + 4096, statsBytes: 1000, configBytes: 10 });
     const slot = slotOffsets(1024, MAILBOX_HEADER_BYTES + 4096);
     expect(l.slotsOffset).toBe(REGION_HEADER_BYTES);
     // Control part: words, counters and tag (256 B), then the named-counter block (2624 B), 64-aligned.

@@ -115,7 +115,7 @@ export function summary(p: Proc): Summary {
 }
 
 /** Packets dropped before the manager received them (at the NIC), which are not in its `rx`. */
-export const PORT_ONLY_DROPS = ['rx_pipe_full', 'rx_invalid', 'tx_port_refused'];
+export const PORT_ONLY_DROPS = ['rx_invalid', 'rx_no_buffer', 'rx_port_dropped'];
 
 /** Sum of the summary's drops that count against its `rx`. */
 export function managerDrops(s: Summary): number {

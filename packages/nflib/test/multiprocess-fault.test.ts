@@ -18,7 +18,7 @@ describe.skipIf(!shm.available)('gnet manager under NF faults', () => {
     const name = uniqueName('kill');
     // ~7 s of generated traffic at 20k pps over 64 flows, spread over two instances of service 1 (long
     // enough for the kill, the reclaim and a restart even on a loaded machine).
-    const mgr = startManager(name, ['--in', 'gen:count=140000,size=64,flows=64,rate=20000pps', '--out', 'mem', '--chain', '1', '--slots', '4']);
+    const mgr = startManager(name, ['--in', 'gen:count=140000,size=64,flows=64,rate=20000pps', '--out', 'null', '--chain', '1', '--slots', '4']);
     await waitFor('the manager to start', () => /waiting for NFs/.test(mgr.err()));
     // The victim spends 5 ms on every batch: it always holds packets, in its hands and in its ring.
     const victim = startNf('slow-nf.mjs', name, ['-r', '1', '-n', '0'], { GNET_TEST_BATCH_DELAY_US: '5000' });
@@ -68,7 +68,7 @@ describe.skipIf(!shm.available)('gnet manager under NF faults', () => {
 
   it('kills an NF whose heartbeat stops (hung handler) and reclaims its packets', async () => {
     const name = uniqueName('hang');
-    const mgr = startManager(name, ['--in', 'gen:size=64,flows=8,rate=5000pps', '--out', 'mem', '--chain', '1', '--nf-timeout', '500']);
+    const mgr = startManager(name, ['--in', 'gen:size=64,flows=8,rate=5000pps', '--out', 'null', '--chain', '1', '--nf-timeout', '500']);
     await waitFor('the manager to start', () => /waiting for NFs/.test(mgr.err()));
     // A 60 s "batch": the NF hangs holding its packets.
     const hung = startNf('slow-nf.mjs', name, ['-r', '1'], { GNET_TEST_BATCH_DELAY_US: '60000000' });
@@ -88,7 +88,7 @@ describe.skipIf(!shm.available)('gnet manager under NF faults', () => {
 
   it('NFs stop by themselves when their manager is killed, and the next manager of that name starts over', async () => {
     const name = uniqueName('orphan');
-    const mgr = startManager(name, ['--in', 'gen:size=64,flows=8,rate=5000pps', '--out', 'mem', '--chain', '1']);
+    const mgr = startManager(name, ['--in', 'gen:size=64,flows=8,rate=5000pps', '--out', 'null', '--chain', '1']);
     await waitFor('the manager to start', () => /waiting for NFs/.test(mgr.err()));
     const nf = startNf('slow-nf.mjs', name, ['-r', '1']);
     await waitFor('traffic', () => nfs(name).some((n) => n.rx > 100));

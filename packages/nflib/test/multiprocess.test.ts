@@ -68,7 +68,7 @@ describe.skipIf(!shm.available)('gnet manager (multi-process mode)', () => {
     const name = uniqueName('live');
     const msgs = join(dir, 'msgs.jsonl');
     // A live input (never exhausted): the manager runs until SIGINT.
-    const mgr = startManager(name, ['--in', 'gen:size=64,flows=16,rate=20000pps', '--out', 'mem', '--chain', '1,2', '--slots', '4']);
+    const mgr = startManager(name, ['--in', 'gen:size=64,flows=16,rate=20000pps', '--out', 'null', '--chain', '1,2', '--slots', '4']);
     await waitFor('the manager to start', () => /waiting for NFs/.test(mgr.err()));
     // The manager can also be named by GNET_MANAGER instead of -m.
     const receiver = start([join(fixtures, 'msg-nf.mjs'), '-r', '2'], { GNET_MANAGER: name, GNET_TEST_MSG_OUT: msgs, GNET_TEST_MSG_TAG: 'receiver' });

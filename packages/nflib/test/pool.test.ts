@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { META_FIELDS, POOL_MAGIC, PacketPool, PoolWord, poolLayout } from '../src/pool/index.js';
+import { BATCH_FIELDS, META_FIELDS, POOL_MAGIC, PacketPool, PoolWord, poolLayout } from '../src/pool/index.js';
 import { SpscRing } from '../src/ring/index.js';
 
 describe('PacketPool layout', () => {
@@ -9,6 +9,9 @@ describe('PacketPool layout', () => {
     const l = pool.layout;
     expect(l.ringCapacity).toBe(128);
     for (const [name] of META_FIELDS) expect(l.metaOffsets[name] % 64).toBe(0);
+    for (const [name] of BATCH_FIELDS) expect(l.batchOffsets[name] % 64).toBe(0);
+    expect([l.batchCount, l.batchCapacity, l.batchOffset % 64]).toEqual([1024, 256, 0]);
+    expect(pool.batches.slot.length).toBe(1024 * 256);
     expect(pool.dataOffset % 64).toBe(0);
     expect(pool.slotOffset(0)).toBe(pool.dataOffset);
     expect(pool.slotOffset(99)).toBe(pool.dataOffset + 99 * 2048);
@@ -22,6 +25,8 @@ describe('PacketPool layout', () => {
     expect(() => PacketPool.create({ slotCount: 0 })).toThrow(/slotCount must be an integer between 1 and \d+, got 0/);
     expect(() => PacketPool.create({ slotCount: 8, slotSize: 1500 })).toThrow(/slotSize must be a multiple of 64 .* got 1500/);
     expect(() => poolLayout(8, 32)).toThrow(RangeError);
+    expect(() => PacketPool.create({ slotCount: 8, batchCount: 0 })).toThrow(/batchCount must be an integer/);
+    expect(() => PacketPool.create({ slotCount: 8, batchCapacity: 1 << 17 })).toThrow(/batchCapacity must be an integer/);
     expect(() => PacketPool.attach(new SharedArrayBuffer(4096))).toThrow(/no packet pool in this buffer/);
     expect(() => PacketPool.attach(new Uint8Array(4096) as unknown as SharedArrayBuffer)).toThrow(TypeError);
     expect(() => PacketPool.attach(new ArrayBuffer(4096))).toThrow(/no packet pool in this buffer/);
@@ -55,22 +60,12 @@ describe('PacketPool alloc/free', () => {
     const pool = PacketPool.create({ slotCount: 2, slotSize: 64 });
     const a = pool.alloc();
     const m = pool.meta;
-    m.length[a] = 1514;
-    m.flowHash[a] = 0xdeadbeef;
     m.tsSec[a] = 1700000000;
     m.tsNsec[a] = 999999999;
-    m.port[a] = 3;
-    m.destination[a] = 7;
-    m.action[a] = 2;
-    m.chainIndex[a] = 1;
     pool.free(a);
     const b = pool.alloc();
     const c = pool.alloc();
-    for (const s of [b, c]) {
-      expect([m.length[s], m.flowHash[s], m.tsSec[s], m.tsNsec[s], m.port[s], m.destination[s], m.action[s], m.chainIndex[s]]).toEqual([
-        0, 0, 0, 0, 0, 0, 0, 0,
-      ]);
-    }
+    for (const s of [b, c]) expect([m.tsSec[s], m.tsNsec[s]]).toEqual([0, 0]);
   });
 
   it('ignores and counts indices that are not slots of the pool', () => {
@@ -119,9 +114,11 @@ describe('PacketPool alloc/free', () => {
     expect([other.slotCount, other.slotSize, other.debug]).toEqual([4, 256, true]);
     const s = pool.alloc();
     pool.bytes.set([1, 2, 3], pool.slotOffset(s));
-    pool.meta.length[s] = 3;
+    pool.meta.tsNsec[s] = 3;
+    pool.batches.length[7] = 3;
     expect([...other.bytes.subarray(other.slotOffset(s), other.slotOffset(s) + 3)]).toEqual([1, 2, 3]);
-    expect(other.meta.length[s]).toBe(3);
+    expect(other.meta.tsNsec[s]).toBe(3);
+    expect(other.batches.length[7]).toBe(3);
     expect(other.free(s)).toBe(true);
     expect(pool.free(s)).toBe(false);
     expect(pool.stats().doubleFrees).toBe(1);

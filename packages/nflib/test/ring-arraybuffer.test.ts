@@ -106,9 +106,9 @@ describe('PacketPool over a plain ArrayBuffer at an offset', () => {
     expect(new Set(slots).size).toBe(64);
     const s = slots[10];
     pool.bytes.set([1, 2, 3], pool.slotOffset(s));
-    pool.meta.length[s] = 3;
+    pool.meta.tsSec[s] = 3;
     expect([...other.bytes.subarray(other.slotOffset(s), other.slotOffset(s) + 3)]).toEqual([1, 2, 3]);
-    expect(other.meta.length[s]).toBe(3);
+    expect(other.meta.tsSec[s]).toBe(3);
     expect(other.view.getUint8(other.slotOffset(s) + 2)).toBe(3);
     expect(other.freeBurst(slots, 64)).toBe(64);
     expect(pool.free(s)).toBe(false);
@@ -186,22 +186,27 @@ describe.skipIf(!shm.available)('rings and pool in shared memory between process
     expect([ring.dequeue(), ring.dequeue(), ring.dequeue()]).toEqual([41, 42, -1]);
   });
 
-  it('a pool created in a region is attached by a child process, which sees the slot bytes and meta', async () => {
+  it('a pool created in a region is attached by a child process, which sees the slot bytes, meta and batch descriptors', async () => {
     const name = `gnet-test-pool-${process.pid}-${Date.now().toString(36)}`;
     regions.push(name);
-    const buf = createSharedRegion(name, 4096 + PacketPool.byteLength(32, 2048));
-    const pool = PacketPool.createAt(buf, 4096, { slotCount: 32, slotSize: 2048 });
+    const buf = createSharedRegion(name, 4096 + PacketPool.byteLength(32, 2048, 16, 8));
+    const pool = PacketPool.createAt(buf, 4096, { slotCount: 32, slotSize: 2048, batchCount: 16, batchCapacity: 8 });
     const s = pool.alloc();
     pool.bytes.set([9, 8, 7, 6], pool.slotOffset(s));
-    pool.meta.length[s] = 4;
-    pool.meta.port[s] = 3;
+    pool.meta.tsSec[s] = 1234;
+    const t = pool.batches;
+    t.count[5] = 1;
+    t.slot[5 * 8] = s;
+    t.offset[5 * 8] = pool.slotOffset(s);
+    t.length[5 * 8] = 4;
+    t.port[5 * 8] = 3;
     const out = await child(`
       const pool = nflib.PacketPool.attach(openSharedRegion(${JSON.stringify(name)}), 4096);
-      const s = ${s}; const o = pool.slotOffset(s);
-      process.stdout.write(JSON.stringify({ bytes: [...pool.bytes.subarray(o, o + pool.meta.length[s])], port: pool.meta.port[s], available: pool.available }));
-      pool.meta.action[s] = 3;
+      const t = pool.batches; const e = 5 * t.capacity; const o = t.offset[e];
+      process.stdout.write(JSON.stringify({ bytes: [...pool.bytes.subarray(o, o + t.length[e])], port: t.port[e], ts: pool.meta.tsSec[t.slot[e]], count: t.count[5], available: pool.available }));
+      t.action[e] = 3;
     `);
-    expect(JSON.parse(out)).toEqual({ bytes: [9, 8, 7, 6], port: 3, available: 31 });
-    expect(pool.meta.action[s]).toBe(3);
+    expect(JSON.parse(out)).toEqual({ bytes: [9, 8, 7, 6], port: 3, ts: 1234, count: 1, available: 31 });
+    expect(pool.batches.action[5 * 8]).toBe(3);
   });
 });

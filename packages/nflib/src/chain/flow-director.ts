@@ -7,9 +7,17 @@
 
 /** Mixes a 5-tuple into 32 bits (also the flow hash used to pick NF instances). */
 export function hash5(src: number, dst: number, sport: number, dport: number, proto: number): number {
+  return hashTuple(src, dst, (sport << 16) | dport, proto);
+}
+
+/**
+ * {@link hash5} with both ports in one word (`sport << 16 | dport`, as they lie in the L4 header):
+ * the form the manager's receive path reads them in. Addresses may be given signed or unsigned.
+ */
+export function hashTuple(src: number, dst: number, ports: number, proto: number): number {
   let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ dst, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16) ^ ((sport << 16) | dport), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16) ^ ports, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ proto, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }

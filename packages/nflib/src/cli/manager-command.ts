@@ -43,7 +43,7 @@ While it runs: \`gnet nfs --name NAME\` lists its NFs, \`gnet stats --name NAME\
 
 On exit it prints one JSON line on stdout:
   {"rx":N,"tx":N,"drops":{"reason":N},"inFlight":0,"portDrops":{"port":{"reason":N}},"nfs":{"tag":{...}}}
-  rx = tx + sum(drops) + inFlight; portDrops are frames ports lost outside the manager.
+  rx = tx + sum(drops) + inFlight; portDrops are frames a port lost before the manager received them.
 Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 
 /** Runs `gnet manager` with `argv` (after `manager`); resolves with the exit code. */

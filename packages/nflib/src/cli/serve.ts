@@ -44,8 +44,9 @@ export function summaryLine(s: StatsSnapshot, accounting: { received: number; tr
     for (const [k, v] of Object.entries(n.drops)) e.drops[k] = (e.drops[k] ?? 0) + v;
     for (const [k, v] of Object.entries(n.counters ?? {})) e.counters[k] = (e.counters[k] ?? 0) + v;
   }
-  // `drops` holds the manager's own drops, so rx = tx + Σdrops + inFlight exactly; what ports lose
-  // outside the manager (a full NIC pipe before it, a refusing port after it) is in `portDrops`.
+  // `drops` holds the manager's own drops (a port refusing to send is one: `tx_full`), so
+  // rx = tx + Σdrops + inFlight exactly; what ports lose before the manager sees it (malformed
+  // frames, a full kernel ring) is in `portDrops`.
   const drops: Record<string, number> = { ...s.drops };
   const portDrops: Record<string, Record<string, number>> = {};
   for (const p of s.ports) {

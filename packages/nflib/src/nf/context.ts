@@ -19,7 +19,7 @@ import { IdleBackoff, SpscRing } from '../ring/index.js';
 import { defineNamedCounters } from '../runtime/named-counters.js';
 import { ATTACH_KEY, COUNTERS_OFFSET, EMBEDDED_NAMED_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
 import { parseNfArgs, type NfArgs } from './args.js';
-import { PacketBatch } from './batch.js';
+import { BatchViews, type PacketBatch } from './batch.js';
 import { joinManager } from './join.js';
 import type { NfLink, NfMessage } from './link.js';
 
@@ -182,7 +182,9 @@ function workerLink(a: NfAttach, tag: string): NfLink {
     send: (from, to, body) => parentPort?.postMessage({ type: 'gnet:msg', to, from, body }),
     // Messages arrive as worker events; the manager thread outlives its workers.
     poll: () => null,
-    leave: () => undefined,
+    // The message listener would keep the thread alive after its loop: let it end (the manager
+    // waits for the worker to exit when it closes).
+    leave: () => parentPort?.unref(),
   };
 }
 
@@ -247,37 +249,58 @@ function handleSignals(ctx: Context): () => void {
 
 /**
  * Runs the NF's packet loop until the manager stops it, {@link stop} is called, or `-l`/`-t` limits
- * are reached (onvm_nflib_run). Each turn takes up to `burst` packets from the NF's ring, calls
- * `handler` once for the batch, and returns the packets with their actions. A handler that throws
- * has its batch dropped and counted; the loop goes on. Idle, it sleeps on the ring (on its doorbell
- * in embedded mode, sleep-polling in multi-process mode); it yields to the event loop every few
- * milliseconds so messages and timers still run. In multi-process mode it ends by itself when the
- * manager is gone, and then gives its slot back.
+ * are reached (onvm_nflib_run). Each turn takes the batches waiting in the NF's ring (each up to
+ * `burst` packets, in a batch descriptor of the shared pool), calls `handler` once per batch on the
+ * descriptor's arrays in place, and hands the batches back with their actions. A handler that
+ * throws has its batch dropped and counted; the loop goes on. Idle, it sleeps on the ring (on its
+ * doorbell in embedded mode, sleep-polling in multi-process mode); it yields to the event loop
+ * every few milliseconds so messages and timers still run. In multi-process mode it ends by itself
+ * when the manager is gone, and then gives its slot back.
  */
 export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> {
   const loop = await PacketLoop.begin(ctx);
   const c = loop.ctx;
-  const { rx, ctl, counters, pool, burst } = loop.link;
-  const batch = new PacketBatch(pool, burst);
+  const { rx, ctl, counters, pool } = loop.link;
+  const views = new BatchViews(pool);
+  const table = pool.batches;
+  const ids = new Uint32Array(64);
   const idle = loop.idle;
+  let empty = 0;
   try {
     while (Atomics.load(ctl, ControlWord.STOP) === 0) {
-      const n = rx.dequeueBurst(batch.slots, burst);
+      const n = rx.dequeueBurst(ids, ids.length);
       Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
       if (n > 0) {
         idle.reset();
-        batch.gather(pool, n);
-        counters[NfCounter.RX] += n;
-        try {
-          handler(batch, c);
-        } catch (err) {
-          loop.handlerFailed(batch, err);
+        let packets = 0;
+        let dropped = 0;
+        for (let k = 0; k < n; k++) {
+          const d = ids[k];
+          // A descriptor index the manager would never send: hand it back untouched (it ignores it).
+          if (d >= table.batchCount) continue;
+          const batch = views.get(d);
+          const count = table.count[d];
+          batch.begin(count <= table.capacity ? count : 0);
+          packets += batch.count;
+          // Counted on receipt: an NF killed inside its handler has received what it dies holding.
+          counters[NfCounter.RX] += batch.count;
+          try {
+            handler(batch, c);
+          } catch (err) {
+            loop.handlerFailed(batch, err);
+          }
+          dropped += batch.countDrops();
         }
-        const done = loop.complete(batch);
+        counters[NfCounter.DROPPED] += dropped;
+        const done = loop.complete(ids, n, packets);
         if (done !== true && !(await done)) break;
         if (loop.limitReached) break;
       } else if (rx.closed) break;
-      else idle.idle(rx);
+      else {
+        idle.idle(rx);
+        // An idle spin reads no clock: only every 64th empty turn looks whether a yield is due.
+        if ((++empty & 63) !== 0) continue;
+      }
       if (loop.yieldDue() && (await loop.pause())) break;
     }
   } finally {
@@ -296,7 +319,11 @@ export class PacketLoop {
   readonly ctx: Context;
   /** Its connection to the manager. */
   readonly link: NfLink;
-  /** The idle policy of the loop (spin, then sleep on the rx ring's doorbell). */
+  /**
+   * The idle policy of the loop: spin as long as the manager's `SPIN_US` word allows (batches
+   * arriving microseconds apart then never wake a sleeping thread), then sleep on the rx ring's
+   * doorbell.
+   */
   readonly idle = new IdleBackoff({ spins: 64, maxSleepMs: 2 });
   /** Why the NF must stop (its manager is gone), or null. */
   gone: string | null = null;
@@ -309,6 +336,7 @@ export class PacketLoop {
     this.link = c.link;
     this.limit = c.args.packetLimit;
     this.deadline = c.args.timeToLive > 0 ? Date.now() + c.args.timeToLive * 1000 : Infinity;
+    this.idle.spinUs = Atomics.load(c.link.ctl, ControlWord.SPIN_US);
   }
 
   /** Runs the NF's `onSetup`, marks it running and returns the loop state. */
@@ -340,40 +368,40 @@ export class PacketLoop {
   }
 
   /**
-   * Scatters `batch`'s actions into the pool and hands its packets back to the manager. Returns
-   * `true` when they all went at once (no promise on that path); otherwise a promise that waits for
-   * room in the ring and resolves to false when the manager is gone ({@link PacketLoop.gone}).
+   * Hands the batch descriptors `ids[0..n)`, holding `packets` packets with their actions set, back
+   * to the manager. Returns `true` when they all went at once (no promise on that path); otherwise a
+   * promise that waits for room in the ring and resolves to false when the manager is gone
+   * ({@link PacketLoop.gone}).
    */
-  complete(batch: PacketBatch): true | Promise<boolean> {
-    const { tx, counters, pool } = this.link;
-    const n = batch.count;
-    counters[NfCounter.DROPPED] += batch.scatter(pool);
-    counters[NfCounter.BATCHES]++;
-    const sent = n > 0 ? tx.enqueueBurst(batch.slots, n) : 0;
+  complete(ids: Uint32Array, n: number, packets: number): true | Promise<boolean> {
+    const { tx, counters } = this.link;
+    counters[NfCounter.BATCHES] += n;
+    const sent = n > 0 ? tx.enqueueBurst(ids, n) : 0;
     if (sent === n) {
-      this.sent(n);
+      this.sent(packets);
       return true;
     }
-    return this.completeSlow(batch, sent);
+    return this.completeSlow(ids, n, sent, packets);
   }
 
   /** The manager drains the ring as fast as it fills; a full ring means it stalled: wait for room. */
-  private async completeSlow(batch: PacketBatch, sent: number): Promise<boolean> {
+  private async completeSlow(ids: Uint32Array, n: number, sent: number, packets: number): Promise<boolean> {
     const { tx, ctl } = this.link;
-    const n = batch.count;
-    while (sent < n) {
+    const rest = ids.slice(sent, n);
+    let done = 0;
+    while (done < rest.length) {
       Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
       await new Promise((r) => setTimeout(r, 0));
       if ((this.gone = this.link.poll(this.ctx.deliver)) !== null) return false;
-      sent += tx.enqueueBurst(batch.slots.subarray(sent), n - sent);
+      done += tx.enqueueBurst(rest.subarray(done), rest.length - done);
     }
-    this.sent(n);
+    this.sent(packets);
     return true;
   }
 
-  private sent(n: number): void {
-    this.link.counters[NfCounter.TX] += n;
-    this.ctx.packets += n;
+  private sent(packets: number): void {
+    this.link.counters[NfCounter.TX] += packets;
+    this.ctx.packets += packets;
   }
 
   /** Whether the loop should yield to the event loop now (every few milliseconds). */
@@ -381,6 +409,7 @@ export class PacketLoop {
     const now = Date.now();
     if (now - this.lastYield < 5) return false;
     this.lastYield = now;
+    this.idle.spinUs = Atomics.load(this.link.ctl, ControlWord.SPIN_US);
     return true;
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { ControlWord, NfCounter } from '../runtime/attach.js';
-import { PacketBatch } from './batch.js';
+import { BatchViews, PacketBatch } from './batch.js';
 import { PacketLoop, type NfContext } from './context.js';
 
 /** The stages of a pipelined NF: start work on a batch, and say when it is done. */
@@ -41,12 +41,14 @@ export interface PipelineStages {
 
 /**
  * Runs the NF's packet loop with up to `depth` batches in flight (onvm_nflib_run for a GPU NF).
- * Packets from the NF's ring fill a batch; the batch is started ({@link PipelineStages.start}) when
- * it is full (`maxBatch`, or the policy's smaller target) or when its first packet has waited `deadlineUs`; the loop then
- * receives the next batch while earlier ones are in flight, and returns batches to the manager in
- * order once {@link PipelineStages.poll} says they are done. Stopping (manager, {@link stop}, `-l`,
- * `-t`, a closed ring) finishes the batches in flight first. Counters, idle back-off, heartbeat and
- * message delivery are those of `run`.
+ * Packets from the NF's ring (batch descriptors of the shared pool) are gathered into a batch of up
+ * to `maxBatch` packets; the batch is started ({@link PipelineStages.start}) when it is full
+ * (`maxBatch`, or the policy's smaller target) or when its first packet has waited `deadlineUs`; the
+ * loop then receives the next batch while earlier ones are in flight, and returns batches to the
+ * manager in order once {@link PipelineStages.poll} says they are done (their decisions are written
+ * back into the descriptors, and a descriptor goes back once all its packets are done: one may
+ * span two batches). Stopping (manager, {@link stop}, `-l`, `-t`, a closed ring) finishes the
+ * batches in flight first. Counters, idle back-off, heartbeat and message delivery are those of `run`.
  * @throws RangeError when `depth` is not an integer in 1..64 or `deadlineUs` is negative.
  */
 export async function runPipelined(ctx: NfContext, stages: PipelineStages): Promise<void> {
@@ -60,15 +62,24 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
   const idle = loop.idle;
   const cap = stages.maxBatch ?? burst;
   if (!Number.isInteger(cap) || cap < 1 || cap > 1 << 16) throw new RangeError(`pipeline maxBatch must be an integer in 1..65536, got ${cap}`);
+  const table = pool.batches;
+  const views = new BatchViews(pool);
   const batches: PacketBatch[] = [];
-  for (let i = 0; i < depth; i++) batches.push(new PacketBatch(pool, cap));
+  const parts: BatchParts[] = [];
+  for (let i = 0; i < depth; i++) {
+    batches.push(new PacketBatch(pool, cap));
+    parts.push(new BatchParts(cap));
+  }
   const failed = new Uint8Array(depth);
-  const scratch = new Uint32Array(cap);
+  const one = new Uint32Array(1);
+  const back = new Uint32Array(cap); // descriptors a finished batch completes
+  let cur: PacketBatch | null = null; // descriptor being taken apart, and how far
+  let curId = 0;
+  let curAt = 0;
   let limit = cap; // packets that make the batch being received full
   let head = 0; // oldest batch in flight
   let inFlight = 0;
-  let filled = 0; // packets in the batch being received (slot (head + inFlight) % depth)
-  let firstAt = 0; // when its first packet came
+  let firstAt = 0; // when the first packet of the batch being received came
   let draining = false;
   try {
     for (;;) {
@@ -78,27 +89,46 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
       if (inFlight < depth) {
         const slot = (head + inFlight) % depth;
         const b = batches[slot];
-        if (filled === 0) {
+        const p = parts[slot];
+        if (b.count === 0) {
           const target = Atomics.load(ctl, ControlWord.BATCH_TARGET);
           limit = target > 0 && target < cap ? target : cap;
         }
-        if (!draining && filled < limit) {
-          // A partly filled batch takes the rest through `scratch` (no subarray view per turn).
-          const want = limit - filled;
-          const n = rx.dequeueBurst(filled === 0 ? b.slots : scratch, want);
-          Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
-          if (n > 0) {
-            if (filled === 0) firstAt = performance.now();
-            else for (let k = 0; k < n; k++) b.slots[filled + k] = scratch[k];
-            filled += n;
-            progress = true;
-          } else if (rx.closed) draining = true;
+        // A descriptor already begun is finished even while draining: its packets must go back.
+        while (b.count < limit && (cur !== null || !draining)) {
+          if (cur === null) {
+            const n = rx.dequeueBurst(one, 1);
+            Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
+            if (n === 0) {
+              if (rx.closed) draining = true;
+              break;
+            }
+            curId = one[0];
+            if (curId >= table.batchCount) continue; // not a descriptor: never sent by a manager
+            const count = table.count[curId];
+            if (!(count > 0 && count <= table.capacity)) {
+              // Nothing to process: hand it straight back.
+              const done = loop.complete(one, 1, 0);
+              if (done !== true && !(await done)) return;
+              continue;
+            }
+            cur = views.get(curId);
+            cur.count = count;
+            curAt = 0;
+            counters[NfCounter.RX] += count;
+          }
+          if (b.count === 0) firstAt = performance.now();
+          const room = limit - b.count;
+          const left = cur.count - curAt;
+          const n = left < room ? left : room;
+          b.append(cur, curAt, n);
+          p.add(curId, curAt, n, curAt + n === cur.count);
+          curAt += n;
+          if (curAt === cur.count) cur = null;
+          progress = true;
         }
         // Start it when full, when its deadline expired, or when no more packets will come.
-        if (filled > 0 && (filled >= limit || draining || performance.now() - firstAt >= deadlineMs)) {
-          b.gather(pool, filled);
-          counters[NfCounter.RX] += filled;
-          filled = 0;
+        if (p.count > 0 && (b.count >= limit || draining || performance.now() - firstAt >= deadlineMs)) {
           failed[slot] = 0;
           try {
             stages.start(b, slot, c);
@@ -113,6 +143,7 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
       // Return finished batches, oldest first.
       while (inFlight > 0) {
         const b = batches[head];
+        const p = parts[head];
         if (failed[head] === 0) {
           let finished: boolean;
           try {
@@ -123,17 +154,31 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
           }
           if (!finished) break;
         }
-        const done = loop.complete(b);
+        counters[NfCounter.DROPPED] += b.countDrops();
+        // Decisions go back into the descriptors; those whose last packet this batch held go back.
+        let nb = 0;
+        let at = 0;
+        for (let k = 0; k < p.count; k++) {
+          const id = p.id[k];
+          const n = p.n[k];
+          b.returnTo(views.get(id), p.from[k], n, at);
+          at += n;
+          if (p.last[k] === 1) back[nb++] = id;
+        }
+        const packets = b.count;
+        b.count = 0;
+        p.count = 0;
+        const done = loop.complete(back, nb, packets);
         if (done !== true && !(await done)) return;
         head = head + 1 === depth ? 0 : head + 1;
         inFlight--;
         progress = true;
       }
-      if (draining && inFlight === 0 && filled === 0) break;
+      if (draining && inFlight === 0 && parts[head].count === 0 && cur === null) break;
       if (progress) idle.reset();
       else if (inFlight === 0) {
         // Nothing in flight: sleep on the ring, but never past a waiting batch's deadline.
-        if (filled === 0) idle.idle(rx);
+        if (batches[head].count === 0) idle.idle(rx);
         else {
           const left = firstAt + deadlineMs - performance.now();
           if (left > 0) rx.waitForData(left);
@@ -147,5 +192,31 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
     }
   } finally {
     loop.end();
+  }
+}
+
+/** Which parts of which descriptors one pipeline batch holds, in order. */
+class BatchParts {
+  /** Parts in use. */
+  count = 0;
+  readonly id: Uint32Array;
+  readonly from: Uint32Array;
+  readonly n: Uint32Array;
+  /** 1 where the part ends its descriptor (the descriptor goes back with this batch). */
+  readonly last: Uint8Array;
+
+  constructor(cap: number) {
+    this.id = new Uint32Array(cap);
+    this.from = new Uint32Array(cap);
+    this.n = new Uint32Array(cap);
+    this.last = new Uint8Array(cap);
+  }
+
+  add(id: number, from: number, n: number, last: boolean): void {
+    const k = this.count++;
+    this.id[k] = id;
+    this.from[k] = from;
+    this.n[k] = n;
+    this.last[k] = last ? 1 : 0;
   }
 }

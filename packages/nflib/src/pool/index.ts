@@ -5,5 +5,6 @@
  * @module
  */
 
+export * from './batch-table.js';
 export * from './layout.js';
 export * from './packet-pool.js';

@@ -10,8 +10,14 @@
  * | --- | --- |
  * | header, 256 bytes | `Int32Array` words, see {@link PoolWord} |
  * | free list | an MPSC ring (`ring/layout.ts`) of free slot indices, capacity the next power of two ≥ slotCount |
- * | meta | one typed array per field, `slotCount` entries each, in the order of {@link META_FIELDS} |
+ * | slot meta | one typed array per field, `slotCount` entries each, in the order of {@link META_FIELDS} |
+ * | batch table | `batchCount` batch descriptors of `batchCapacity` packets: an `Int32Array` of counts, then one array per field of {@link BATCH_FIELDS} with `batchCount × batchCapacity` entries (descriptor `d` owns entries `[d × batchCapacity, (d + 1) × batchCapacity)`) |
  * | slots | `slotCount × slotSize` bytes; slot `i` starts at `dataOffset + i × slotSize` |
+ *
+ * Packets travel between the manager and NFs as batch descriptors: a ring entry is a descriptor
+ * index, and the descriptor's arrays are the batch an NF handler sees (`PacketBatch` views them in
+ * place), so nothing is gathered or scattered per packet on the way. Per-slot meta holds only what
+ * stays with the buffer (the receive timestamp).
  *
  * @module
  */
@@ -21,7 +27,7 @@ import { ringByteLength, ringCapacityFor } from '../ring/layout.js';
 /** `GNPL` in ASCII: the first header word of every pool. */
 export const POOL_MAGIC = 0x474e504c;
 /** The layout version this module describes. */
-export const POOL_LAYOUT_VERSION = 1;
+export const POOL_LAYOUT_VERSION = 2;
 /** Bytes of the pool header. */
 export const POOL_HEADER_BYTES = 256;
 /** Largest number of slots in one pool. */
@@ -47,6 +53,12 @@ export const PoolWord = {
   RING_OFFSET: 5,
   /** Byte offset of the first slot. */
   DATA_OFFSET: 6,
+  /** Number of batch descriptors. */
+  BATCH_COUNT: 7,
+  /** Packets per batch descriptor. */
+  BATCH_CAPACITY: 8,
+  /** Byte offset of the batch table. */
+  BATCH_OFFSET: 9,
   /** Counter: frees of a slot that was not allocated (debug mode only). */
   DOUBLE_FREES: 16,
   /** Counter: frees of an index that is not a slot of this pool. */
@@ -62,19 +74,36 @@ export const POOL_FLAG_DEBUG = 1;
 
 /** The per-slot meta fields, in layout order, with their element size in bytes. */
 export const META_FIELDS = [
-  ['length', 4],
-  ['flowHash', 4],
   ['tsSec', 4],
   ['tsNsec', 4],
-  ['port', 2],
-  ['destination', 2],
-  ['action', 1],
-  ['chainIndex', 1],
   ['state', 1],
 ] as const;
 
 /** Name of a per-slot meta field. */
 export type MetaFieldName = (typeof META_FIELDS)[number][0];
+
+/**
+ * The per-packet fields of a batch descriptor, in layout order, with their element size in bytes
+ * (see `BatchTable`): the pool slot, its byte offset in the pool, the packet's length, flow hash,
+ * input port, and the NF's action and its destination.
+ */
+export const BATCH_FIELDS = [
+  ['slot', 4],
+  ['offset', 4],
+  ['length', 4],
+  ['flowHash', 4],
+  ['port', 2],
+  ['destination', 2],
+  ['action', 1],
+] as const;
+
+/** Name of a batch descriptor field. */
+export type BatchFieldName = (typeof BATCH_FIELDS)[number][0];
+
+/** Largest number of batch descriptors in one pool. */
+export const POOL_MAX_BATCHES = 1 << 16;
+/** Largest batch descriptor (packets). */
+export const POOL_MAX_BATCH_CAPACITY = 1 << 16;
 
 /** Where everything of a pool lives, computed from its slot count and size. */
 export interface PoolLayout {
@@ -88,6 +117,14 @@ export interface PoolLayout {
   readonly ringCapacity: number;
   /** Byte offset of each meta field's array. */
   readonly metaOffsets: Readonly<Record<MetaFieldName, number>>;
+  /** Number of batch descriptors. */
+  readonly batchCount: number;
+  /** Packets per batch descriptor. */
+  readonly batchCapacity: number;
+  /** Byte offset of the batch table (its `Int32Array` of counts). */
+  readonly batchOffset: number;
+  /** Byte offset of each batch field's array. */
+  readonly batchOffsets: Readonly<Record<BatchFieldName, number>>;
   /** Byte offset of slot 0. */
   readonly dataOffset: number;
   /** Total bytes of the pool's buffer. */
@@ -99,8 +136,16 @@ function align(n: number): number {
   return Math.ceil(n / POOL_ALIGN) * POOL_ALIGN;
 }
 
-/** Computes the layout of a pool, throwing a `RangeError` for an unusable slot count or size. */
-export function poolLayout(slotCount: number, slotSize: number): PoolLayout {
+/** Batch descriptors of a pool unless asked otherwise. */
+export const DEFAULT_BATCH_COUNT = 1024;
+/** Packets per batch descriptor unless asked otherwise. */
+export const DEFAULT_BATCH_CAPACITY = 256;
+
+/**
+ * Computes the layout of a pool, throwing a `RangeError` for an unusable slot count, slot size or
+ * batch table size.
+ */
+export function poolLayout(slotCount: number, slotSize: number, batchCount = DEFAULT_BATCH_COUNT, batchCapacity = DEFAULT_BATCH_CAPACITY): PoolLayout {
   if (!Number.isInteger(slotCount) || slotCount < 1 || slotCount > POOL_MAX_SLOTS) {
     throw new RangeError(`pool slotCount must be an integer between 1 and ${POOL_MAX_SLOTS}, got ${slotCount}`);
   }
@@ -115,6 +160,31 @@ export function poolLayout(slotCount: number, slotSize: number): PoolLayout {
     metaOffsets[name] = at;
     at = align(at + slotCount * size);
   }
+  if (!Number.isInteger(batchCount) || batchCount < 1 || batchCount > POOL_MAX_BATCHES) {
+    throw new RangeError(`pool batchCount must be an integer between 1 and ${POOL_MAX_BATCHES}, got ${batchCount}`);
+  }
+  if (!Number.isInteger(batchCapacity) || batchCapacity < 1 || batchCapacity > POOL_MAX_BATCH_CAPACITY) {
+    throw new RangeError(`pool batchCapacity must be an integer between 1 and ${POOL_MAX_BATCH_CAPACITY}, got ${batchCapacity}`);
+  }
+  const batchOffset = at;
+  at = align(at + batchCount * 4);
+  const batchOffsets = {} as Record<BatchFieldName, number>;
+  for (const [name, size] of BATCH_FIELDS) {
+    batchOffsets[name] = at;
+    at = align(at + batchCount * batchCapacity * size);
+  }
   const dataOffset = at;
-  return { slotCount, slotSize, ringOffset, ringCapacity, metaOffsets, dataOffset, byteLength: dataOffset + slotCount * slotSize };
+  return {
+    slotCount,
+    slotSize,
+    ringOffset,
+    ringCapacity,
+    metaOffsets,
+    batchCount,
+    batchCapacity,
+    batchOffset,
+    batchOffsets,
+    dataOffset,
+    byteLength: dataOffset + slotCount * slotSize,
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * A pool of fixed-size packet slots in one `SharedArrayBuffer`, shared by every thread of a gnet
  * process, or in a shared memory region (an `ArrayBuffer` mapped by several processes, at a byte
- * offset inside the region). A packet is referred to by its u32 slot index (as DPDK refers to an mbuf by pointer), so
- * moving a packet between threads means moving a number through a ring. Free slots are kept in an
- * MPSC ring of indices; per-slot meta (length, port, action, ...) is struct-of-arrays beside them.
+ * offset inside the region). A packet is referred to by its u32 slot index (as DPDK refers to an
+ * mbuf by pointer). Free slots are kept in an MPSC ring of indices; per-slot meta (the receive
+ * timestamp) is struct-of-arrays beside them. Packets move between threads in batches: the pool
+ * also holds a table of batch descriptors ({@link BatchTable}), and a ring entry names one.
  *
  * Threading: each thread builds its own {@link PacketPool} object over the buffer (`attach`). `alloc*`
  * is called from one thread at a time (the pool's owner, typically the RX side: the free list has a
@@ -14,6 +15,7 @@
  */
 
 import { MpscRing } from '../ring/mpsc.js';
+import { BatchTable } from './batch-table.js';
 import { isSharedBuffer } from '../ring/sleep.js';
 import {
   POOL_ALIGN,
@@ -26,24 +28,15 @@ import {
   type PoolLayout,
 } from './layout.js';
 
-/** Per-slot meta, struct-of-arrays: entry `i` of each array belongs to slot `i`. */
+/**
+ * Per-slot meta, struct-of-arrays: entry `i` of each array belongs to slot `i`. What describes a
+ * packet on its way (length, port, action, ...) travels in its batch descriptor ({@link BatchTable}).
+ */
 export interface SlotMeta {
-  /** Bytes of packet data in the slot (from the slot's first byte). */
-  readonly length: Uint32Array;
-  /** Flow hash (RSS-style), for steering and flow tables. */
-  readonly flowHash: Uint32Array;
   /** Receive timestamp, seconds since the Unix epoch. */
   readonly tsSec: Uint32Array;
   /** Receive timestamp, nanoseconds within the second. */
   readonly tsNsec: Uint32Array;
-  /** Port the packet arrived on. */
-  readonly port: Uint16Array;
-  /** Destination of the action: an NF service id or an output port. */
-  readonly destination: Uint16Array;
-  /** What to do with the packet next (an NF action code). */
-  readonly action: Uint8Array;
-  /** Position in the service chain. */
-  readonly chainIndex: Uint8Array;
 }
 
 /** Options of {@link PacketPool.create}. */
@@ -54,6 +47,10 @@ export interface PacketPoolOptions {
   slotSize?: number;
   /** Track each slot's owner state to detect and count double frees (costs one atomic per slot). */
   debug?: boolean;
+  /** Batch descriptors in the pool's batch table (default 1024). */
+  batchCount?: number;
+  /** Packets per batch descriptor (default 256). */
+  batchCapacity?: number;
 }
 
 /** A snapshot of a pool's counters. */
@@ -108,6 +105,8 @@ export class PacketPool {
   readonly debug: boolean;
   /** Per-slot meta arrays. */
   readonly meta: SlotMeta;
+  /** The batch descriptors packets travel in. */
+  readonly batches: BatchTable;
   /** Where everything lives. */
   readonly layout: PoolLayout;
   private readonly hdr: Int32Array;
@@ -135,26 +134,21 @@ export class PacketPool {
     const o = layout.metaOffsets;
     const b = byteOffset;
     this.meta = {
-      length: new Uint32Array(buffer, b + o.length, n),
-      flowHash: new Uint32Array(buffer, b + o.flowHash, n),
       tsSec: new Uint32Array(buffer, b + o.tsSec, n),
       tsNsec: new Uint32Array(buffer, b + o.tsNsec, n),
-      port: new Uint16Array(buffer, b + o.port, n),
-      destination: new Uint16Array(buffer, b + o.destination, n),
-      action: new Uint8Array(buffer, b + o.action, n),
-      chainIndex: new Uint8Array(buffer, b + o.chainIndex, n),
     };
     this.state = new Uint8Array(buffer, b + o.state, n);
+    this.batches = new BatchTable(buffer, b, layout);
   }
 
-  /** Bytes a pool of `slotCount` slots of `slotSize` bytes needs. */
-  static byteLength(slotCount: number, slotSize = 2048): number {
-    return poolLayout(slotCount, slotSize).byteLength;
+  /** Bytes a pool of `slotCount` slots of `slotSize` bytes (and a batch table as given) needs. */
+  static byteLength(slotCount: number, slotSize = 2048, batchCount?: number, batchCapacity?: number): number {
+    return poolLayout(slotCount, slotSize, batchCount, batchCapacity).byteLength;
   }
 
   /** Creates a pool with every slot free in a new `SharedArrayBuffer`. Throws a `RangeError` for unusable sizes. */
   static create(options: PacketPoolOptions): PacketPool {
-    const layout = poolLayout(options.slotCount, options.slotSize ?? 2048);
+    const layout = poolLayout(options.slotCount, options.slotSize ?? 2048, options.batchCount, options.batchCapacity);
     return PacketPool.createAt(new SharedArrayBuffer(layout.byteLength), 0, options);
   }
 
@@ -165,7 +159,7 @@ export class PacketPool {
    * pool does not fit.
    */
   static createAt(buffer: ArrayBufferLike, byteOffset: number, options: PacketPoolOptions): PacketPool {
-    const layout = poolLayout(options.slotCount, options.slotSize ?? 2048);
+    const layout = poolLayout(options.slotCount, options.slotSize ?? 2048, options.batchCount, options.batchCapacity);
     checkPlacement(buffer, byteOffset, layout.byteLength);
     const hdr = new Int32Array(buffer, byteOffset, POOL_HEADER_BYTES / 4);
     hdr.fill(0);
@@ -175,6 +169,9 @@ export class PacketPool {
     hdr[PoolWord.FLAGS] = options.debug ? POOL_FLAG_DEBUG : 0;
     hdr[PoolWord.RING_OFFSET] = layout.ringOffset;
     hdr[PoolWord.DATA_OFFSET] = layout.dataOffset;
+    hdr[PoolWord.BATCH_COUNT] = layout.batchCount;
+    hdr[PoolWord.BATCH_CAPACITY] = layout.batchCapacity;
+    hdr[PoolWord.BATCH_OFFSET] = layout.batchOffset;
     // Memory that held an earlier pool may still mark slots allocated: every slot starts free.
     new Uint8Array(buffer, byteOffset + layout.metaOffsets.state, layout.slotCount).fill(0);
     const ring = MpscRing.createAt(buffer, byteOffset + layout.ringOffset, layout.ringCapacity);
@@ -201,8 +198,8 @@ export class PacketPool {
     if (hdr[PoolWord.VERSION] !== POOL_LAYOUT_VERSION) {
       throw new Error(`packet pool has layout version ${hdr[PoolWord.VERSION]}; this code reads version ${POOL_LAYOUT_VERSION}`);
     }
-    const layout = poolLayout(hdr[PoolWord.SLOT_COUNT], hdr[PoolWord.SLOT_SIZE]);
-    if (byteOffset + layout.byteLength > buffer.byteLength || hdr[PoolWord.DATA_OFFSET] !== layout.dataOffset) {
+    const layout = poolLayout(hdr[PoolWord.SLOT_COUNT], hdr[PoolWord.SLOT_SIZE], hdr[PoolWord.BATCH_COUNT], hdr[PoolWord.BATCH_CAPACITY]);
+    if (byteOffset + layout.byteLength > buffer.byteLength || hdr[PoolWord.DATA_OFFSET] !== layout.dataOffset || hdr[PoolWord.BATCH_OFFSET] !== layout.batchOffset) {
       throw new Error('packet pool header does not match its buffer (corrupt or truncated)');
     }
     return new PacketPool(buffer, byteOffset, layout, MpscRing.attach(buffer, byteOffset + layout.ringOffset));
@@ -226,14 +223,8 @@ export class PacketPool {
     const m = this.meta;
     for (let k = 0; k < got; k++) {
       const s = out[k];
-      m.length[s] = 0;
-      m.flowHash[s] = 0;
       m.tsSec[s] = 0;
       m.tsNsec[s] = 0;
-      m.port[s] = 0;
-      m.destination[s] = 0;
-      m.action[s] = 0;
-      m.chainIndex[s] = 0;
     }
     if (this.debug) for (let k = 0; k < got; k++) Atomics.store(this.state, out[k], 1);
     return got;

@@ -12,9 +12,9 @@ export const ATTACH_KEY = '__gnetNfAttach';
 export interface NfAttach {
   /** The pool's buffer (see `PacketPool.attach`). */
   poolBuffer: SharedArrayBuffer;
-  /** Manager → NF ring (slot indices to process). */
+  /** Manager → NF ring (indices of the pool's batch descriptors to process). */
   rxRing: { buffer: SharedArrayBuffer; byteOffset: number };
-  /** NF → manager ring (slot indices processed, with action and destination in the pool meta). */
+  /** NF → manager ring (descriptors processed, with each packet's action and destination in them). */
   txRing: { buffer: SharedArrayBuffer; byteOffset: number };
   /** Control block: see {@link ControlWord} (Int32Array) and {@link NfCounter} (Float64Array after it). */
   control: SharedArrayBuffer;
@@ -44,6 +44,12 @@ export const ControlWord = {
   BATCH_TARGET: 12,
   /** Manager → NF: SMs a control-plane policy gives the NF's kernels (0: no limit). */
   SM_SHARE: 13,
+  /**
+   * Manager → NF: microseconds the NF's loop spins when it finds no batch before it sleeps on its
+   * ring. The manager grants a spin only while the manager and every NF have a core each: a thread
+   * that polls a shared core takes it from the one with work.
+   */
+  SPIN_US: 14,
 } as const;
 
 /** Lifecycle states of an NF instance. */

@@ -1,6 +1,6 @@
 /**
- * What the manager's data path needs of an NF instance, whatever carries it: two SPSC rings of slot
- * indices, a control block and the packets staged for it. Embedded mode runs the NF in a
+ * What the manager's data path needs of an NF instance, whatever carries it: two SPSC rings of
+ * batch descriptor indices, a control block and the batches staged for it. Embedded mode runs the NF in a
  * worker_thread ({@link NfInstance}); multi-process mode reaches it through a slot of a shared
  * memory region ({@link ProcessInstance}). Routing and accounting never look past this class.
  * @module
@@ -31,10 +31,12 @@ export abstract class NfEndpoint {
   readonly counters: Float64Array;
   /** The NF's own named counters. */
   readonly named: NamedCountersReader;
-  /** Slots staged for {@link NfEndpoint.rx}, flushed once per manager turn. */
+  /** Batch descriptors staged for {@link NfEndpoint.rx}, enqueued once per manager turn. */
   readonly stage: Uint32Array;
   /** Entries of {@link NfEndpoint.stage} in use. */
   staged = 0;
+  /** The descriptor the manager is filling for this instance packet by packet, or -1. */
+  open = -1;
   /** Packets sent to the NF and not yet back (in its ring or in its hands). */
   outstanding = 0;
   /** Drops attributed to this instance, by reason. */
@@ -50,7 +52,7 @@ export abstract class NfEndpoint {
   /** What the NF published about itself (`ctx.publish`), by key. */
   readonly meta: Record<string, unknown> = {};
 
-  /** Builds the record; `ringSize` sizes the staging area (one ring's worth). */
+  /** Builds the record; the staging area holds one ring's worth of descriptors. */
   protected constructor(index: number, serviceId: number, instanceId: number, tag: string, rx: SpscRing, tx: SpscRing, ctl: Int32Array, counters: Float64Array, named: NamedCountersReader) {
     this.index = index;
     this.serviceId = serviceId;

@@ -3,28 +3,34 @@
  * and the NF registry, and moves packets between them:
  *
  * ```
- * port RX pipe ─copy→ pool slot ─chain→ NF ring ─NF→ manager ─chain→ next NF … ─copy→ port TX pipe
+ * port ─copy→ pool slots + batch descriptor ─chain→ NF ring ─NF→ manager ─chain→ next NF … ─copy→ port
  * ```
  *
- * One thread (the caller's) runs the data path; each NF instance only moves slot indices through its
- * two SPSC rings. In embedded mode ({@link Manager.create} with `nfs`) instances are worker_threads
+ * One thread (the caller's) runs the data path. Packets travel in batch descriptors of the pool
+ * (`pool/batch-table.ts`): a ring entry names a whole batch, an NF works on the descriptor in place,
+ * and a batch whose packets all go the same way (every `NEXT`) moves on as one number, with no work
+ * per packet. Only packets that part ways (a drop, `TONF`, `OUT`, instances of a service splitting
+ * a batch by flow hash) are moved one by one into other descriptors. In embedded mode ({@link Manager.create} with `nfs`) instances are worker_threads
  * of this process; in multi-process mode (`MultiProcessManager`) they are processes that join
  * through a shared memory region, and the same data path serves them through {@link Manager.attach}
  * and {@link Manager.detach}. Every packet is, at every instant, exactly one of: counted received and
  * in flight, transmitted, or dropped with a reason (see {@link Manager.accounting}).
  * @module
  */
-import { FrameCopier, type PortRole } from '@gnet/enso';
+import { availableParallelism } from 'node:os';
+import type { PortRole } from '@gnet/enso';
 import { ChainTable, Hop, type ServiceChain } from '../chain/service-chain.js';
-import { FlowDirector, hash5 } from '../chain/flow-director.js';
+import { FlowDirector } from '../chain/flow-director.js';
 import { Action } from '../nf/actions.js';
 import { PacketPool } from '../pool/index.js';
+import { LatencyHistogram } from '../stats/latency.js';
 import { addDrop, type NfCounters, type StatsSnapshot } from '../stats/snapshot.js';
 import { ManagerPort } from './manager-port.js';
 import type { NfEndpoint } from './instance.js';
 import { NfInstance, type NfSpec } from './nf-instance.js';
-import { NfState } from './attach.js';
+import { ControlWord, NfState } from './attach.js';
 import type { ManagerPolicy, PolicyDecision } from './policy.js';
+import { RxFiller, SlotCache } from './rx-filler.js';
 
 /** A port to open. */
 export interface PortConfig {
@@ -44,17 +50,26 @@ export interface ManagerOptions {
   instances?: number;
   /** The default chain (chain 0). Default: the NFs in order, then out to port 1 (or 0 if only one). */
   chain?: ServiceChain;
-  /** Packets per batch (default 32). */
+  /** Most packets per batch (default 32): a port burst, and the capacity of the pool's batch descriptors. */
   burst?: number;
   /** Pool slots (default 32768). */
   poolSlots?: number;
-  /** Entries per NF ring (default 1024). */
+  /**
+   * Most packets in flight at once (default 4096, at least two bursts): what a port may be ahead
+   * of the NFs. Enough to keep pipelined NFs fed, and few enough that the packets being worked on
+   * stay in the CPU's caches: a pool's worth in flight would make every receive a miss to memory.
+   */
+  maxInFlight?: number;
+  /** Entries per NF ring (default 1024), which is also the number of batch descriptors, so a ring never overflows. */
   ringSize?: number;
   /** Where the config came from (for NF error messages). */
   configSource?: string;
   /** Called when an NF instance dies. */
   onNfExit?: (tag: string, key: string, reason: string, error?: Error) => void;
-  /** Use this pool (e.g. one in a shared memory region) instead of creating one of `poolSlots`. */
+  /**
+   * Use this pool (e.g. one in a shared memory region) instead of creating one of `poolSlots`. Its
+   * batch descriptors must hold `burst` packets, and be no more than `ringSize`.
+   */
   pool?: PacketPool;
   /**
    * Take nothing from the ports until every service of the default chain has an instance (NFs that
@@ -80,6 +95,12 @@ export interface Accounting {
 }
 
 const DROP_REASONS = ['nf', 'chain_end', 'bad_destination', 'no_instance', 'nf_ring_full', 'nf_dead', 'tx_full', 'pool_empty', 'bad_port'];
+
+/** Descriptors kept back from receiving, so packets parting ways always find one to move into. */
+const SPARE_DESCRIPTORS = 2;
+
+/** Microseconds an NF with a core of its own spins when idle before it sleeps (`ControlWord.SPIN_US`). */
+const NF_SPIN_US = 100;
 
 /** The manager: ports, pool, chains, NF registry and the data path between them. */
 export class Manager {
@@ -109,6 +130,7 @@ export class Manager {
   readonly drops: Record<string, number> = {};
   private readonly burst: number;
   private readonly ringSize: number;
+  private readonly maxInFlight: number;
   private readonly configSource: string;
   private readonly onNfExit?: ManagerOptions['onNfExit'];
   /** Live instances per service id, in instance id order. */
@@ -119,20 +141,35 @@ export class Manager {
   private nextIndex = 0;
   /** Set while RX waits for the default chain to have every service (see `waitForChain`). */
   private waitingForChain: boolean;
-  /** Manager-local meta: chain id and owning instance (+1, 0 = none) of every slot. */
-  private readonly chainOf: Uint16Array;
-  private readonly ownerOf: Uint16Array;
-  /** Local cache of free slots (the manager is the pool's only allocator and freer). */
-  private readonly cache: Uint32Array;
-  private cached = 0;
-  private readonly tmp: Uint32Array;
-  /** Slots staged per TX port. */
-  private readonly txStage: Uint32Array[];
-  private readonly txStaged: Int32Array;
-  private readonly copier = new FrameCopier();
-  private readonly maxInFlight: number;
-  private readonly data32: Int32Array;
-  /** Slot indices NFs returned that they did not hold (ignored; a sign of a buggy NF). */
+  /** Free slots (the manager is the pool's only allocator and freer). */
+  private readonly cache: SlotCache;
+  private readonly filler: RxFiller;
+  /** Packets per descriptor. */
+  private readonly cap: number;
+  /**
+   * Manager-private state of each batch descriptor: its packet count, the slots it holds (entry
+   * `d × cap + i`: NFs see a copy in the pool, never this one), its chain and position in it, and
+   * its owning instance (index + 1, 0 while the manager holds it).
+   */
+  private readonly dCount: Int32Array;
+  private readonly slotOf: Uint32Array;
+  private readonly dChain: Uint16Array;
+  private readonly dPos: Int16Array;
+  private readonly dOwner: Uint16Array;
+  /** When the oldest packet of each descriptor was received (`performance.now()`). */
+  private readonly dTime: Float64Array;
+  /** Receive-to-transmit time of every packet sent, a batch at a time. */
+  private readonly latency = new LatencyHistogram();
+  /** Free descriptors. */
+  private readonly freeD: Uint32Array;
+  private freeDN: number;
+  /** Per port, the descriptor being filled with packets to send there packet by packet, or -1. */
+  private readonly txOpen: Int32Array;
+  /** Descriptor indices an NF returned, one burst at a time. */
+  private readonly ids = new Uint32Array(64);
+  /** `ChainTable.route`'s chain position out-parameter. */
+  private readonly posOut = new Uint8Array(1);
+  /** Descriptor indices NFs returned that they did not hold (ignored; a sign of a buggy NF). */
   badReturns = 0;
   private received = 0;
   private transmitted = 0;
@@ -149,20 +186,29 @@ export class Manager {
     this.ports = ports;
     this.burst = options.burst ?? 32;
     this.ringSize = options.ringSize ?? 1024;
+    this.maxInFlight = Math.min(pool.slotCount, Math.max(options.maxInFlight ?? 4096, 2 * this.burst));
+    const t = pool.batches;
+    if (t.capacity < this.burst) throw new RangeError(`the pool's batch descriptors hold ${t.capacity} packets, fewer than the burst of ${this.burst}`);
+    if (t.batchCount > this.ringSize) throw new RangeError(`the pool has ${t.batchCount} batch descriptors, more than an NF ring of ${this.ringSize} can hold`);
     this.configSource = options.configSource ?? '(command line)';
     this.onNfExit = options.onNfExit;
     this.waitingForChain = options.waitForChain ?? false;
-    this.chainOf = new Uint16Array(pool.slotCount);
-    this.ownerOf = new Uint16Array(pool.slotCount);
-    this.cache = new Uint32Array(pool.slotCount);
-    this.tmp = new Uint32Array(Math.max(this.burst, 256));
-    this.txStage = ports.map(() => new Uint32Array(4096));
-    this.txStaged = new Int32Array(ports.length);
-    this.data32 = new Int32Array(pool.bytes.buffer, pool.bytes.byteOffset, pool.bytes.byteLength >>> 2);
-    this.maxInFlight = Math.min(this.ringSize, pool.slotCount) - this.burst;
+    this.cap = t.capacity;
+    this.dCount = new Int32Array(t.batchCount);
+    this.slotOf = new Uint32Array(t.batchCount * t.capacity);
+    this.dChain = new Uint16Array(t.batchCount);
+    this.dPos = new Int16Array(t.batchCount);
+    this.dOwner = new Uint16Array(t.batchCount);
+    this.dTime = new Float64Array(t.batchCount);
+    this.freeD = new Uint32Array(t.batchCount);
+    for (let d = 0; d < t.batchCount; d++) this.freeD[d] = t.batchCount - 1 - d;
+    this.freeDN = t.batchCount;
+    this.txOpen = new Int32Array(ports.length).fill(-1);
     for (const r of DROP_REASONS) this.drops[r] = 0;
-    // Take every slot into the local cache once: alloc/free become array pushes and pops.
-    this.cached = pool.allocBurst(this.cache, pool.slotCount);
+    // Take every slot once: alloc/free become array pushes and pops.
+    this.cache = new SlotCache(pool.slotCount);
+    this.cache.count = pool.allocBurst(this.cache.slots, pool.slotCount);
+    this.filler = new RxFiller(pool, this.cache, this.slotOf);
   }
 
   /** Opens the ports, starts the NFs and builds the default chain. Rejects (closing what it opened) on any failure. */
@@ -170,7 +216,10 @@ export class Manager {
     const ports: ManagerPort[] = [];
     try {
       for (let i = 0; i < options.ports.length; i++) ports.push(await ManagerPort.open(i, options.ports[i].spec, options.ports[i].role));
-      const pool = options.pool ?? PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: 2048 });
+      const burst = options.burst ?? 32;
+      const pool =
+        options.pool ??
+        PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: 2048, batchCount: options.ringSize ?? 1024, batchCapacity: burst });
       const m = new Manager(pool, ports, options);
       const nfs = options.nfs ?? [];
       const defaultOut = ports.length > 1 ? 1 : 0;
@@ -178,7 +227,7 @@ export class Manager {
       m.rxChain = new Uint16Array(ports.length);
       if (!options.chain) {
         for (const p of ports) {
-          if (p.id === 0 || !p.rx) continue;
+          if (p.id === 0 || !p.receives) continue;
           const pair = (p.id ^ 1) < ports.length ? p.id ^ 1 : 0;
           m.rxChain[p.id] = m.chains.add({ services: nfs.map((n) => n.serviceId), finalAction: Action.OUT, finalDestination: pair });
         }
@@ -235,6 +284,17 @@ export class Manager {
     // A stable order, so a flow keeps its instance while others join or leave at the end.
     list.sort((a, b) => a.instanceId - b.instanceId);
     this.byService.set(inst.serviceId, list);
+    this.grantSpin();
+  }
+
+  /**
+   * Lets NFs spin when idle while this thread and every NF have a core each (DPDK's one polling
+   * thread per lcore); with more threads than cores they sleep as soon as they run dry, leaving
+   * the core to whichever thread has work.
+   */
+  private grantSpin(): void {
+    const spin = this.instances.length + 1 <= availableParallelism() ? NF_SPIN_US : 0;
+    for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
   }
 
   /** Live instances of service `serviceId` (a copy). */
@@ -251,191 +311,344 @@ export class Manager {
 
   /** The terms of the accounting identity right now. */
   accounting(): Accounting {
-    return { received: this.received, transmitted: this.transmitted, dropped: this.dropped, inFlight: this.pool.slotCount - this.cached };
+    return { received: this.received, transmitted: this.transmitted, dropped: this.dropped, inFlight: this.pool.slotCount - this.cache.count };
   }
 
-  private drop(slot: number, reason: string, inst: NfEndpoint | null): void {
-    this.drops[reason]++;
-    if (inst) addDrop(inst.drops, reason);
-    this.dropped++;
-    this.cache[this.cached++] = slot;
+  // ---- descriptors ----
+
+  /** A free descriptor, or -1 when none is left. */
+  private takeDescriptor(): number {
+    return this.freeDN > 0 ? this.freeD[--this.freeDN] : -1;
   }
 
-  /** Sends a slot along the hop the chain router chose. */
-  private forward(slot: number, hop: number, from: NfEndpoint | null): void {
+  private releaseDescriptor(d: number): void {
+    this.dCount[d] = 0;
+    this.freeD[this.freeDN++] = d;
+  }
+
+  /** Moves packet entry `from` to entry `to` (indices into the batch table), within or across descriptors. */
+  private moveEntry(from: number, to: number): void {
+    const t = this.pool.batches;
+    const slot = this.slotOf[from];
+    this.slotOf[to] = slot;
+    t.slot[to] = slot;
+    // The offset is the manager's to compute: an NF cannot send it elsewhere.
+    t.offset[to] = this.pool.dataOffset + slot * this.pool.slotSize;
+    t.length[to] = t.length[from];
+    t.flowHash[to] = t.flowHash[from];
+    t.port[to] = t.port[from];
+  }
+
+  // ---- drops ----
+
+  private countDrops(reason: string, n: number, inst: NfEndpoint | null): void {
+    this.drops[reason] += n;
+    this.dropped += n;
+    if (inst) addDrop(inst.drops, reason, n);
+  }
+
+  /** Drops one packet (entry `e` of the batch table) with `reason`. */
+  private dropEntry(e: number, reason: string, inst: NfEndpoint | null): void {
+    this.cache.slots[this.cache.count++] = this.slotOf[e];
+    this.countDrops(reason, 1, inst);
+  }
+
+  /** Drops every packet of descriptor `d` with `reason` and frees it. */
+  private dropAll(d: number, reason: string, inst: NfEndpoint | null): void {
+    const n = this.dCount[d];
+    const base = d * this.cap;
+    const cache = this.cache;
+    for (let i = 0; i < n; i++) cache.slots[cache.count++] = this.slotOf[base + i];
+    if (n > 0) this.countDrops(reason, n, inst);
+    this.releaseDescriptor(d);
+  }
+
+  // ---- routing ----
+
+  /** Sends the whole descriptor `d` along `hop` (from `ChainTable.route`), at chain position `pos`. */
+  private sendOn(d: number, hop: number, chain: number, pos: number, from: NfEndpoint | null): void {
     const kind = hop & 3;
     const target = hop >>> 2;
     if (kind === Hop.PORT) {
-      const stage = this.txStage[target];
-      if (stage === undefined || this.ports[target].tx === null) return this.drop(slot, 'bad_port', from);
-      if (this.txStaged[target] === stage.length) this.flushPort(target);
-      stage[this.txStaged[target]++] = slot;
+      // Packets queued for the port one by one came first.
+      if (target < this.txOpen.length && this.txOpen[target] >= 0) this.closeTx(target);
+      this.transmit(d, target);
+    } else if (kind === Hop.SERVICE) this.toService(d, target, chain, pos, from);
+    else this.dropAll(d, dropReason(target), from);
+  }
+
+  /** Hands descriptor `d` to service `service`: whole to its one instance, else split by flow hash. */
+  private toService(d: number, service: number, chain: number, pos: number, from: NfEndpoint | null): void {
+    const list = this.byService.get(service);
+    if (list === undefined || list.length === 0) return this.dropAll(d, 'no_instance', from);
+    if (list.length === 1) {
+      const inst = list[0];
+      if (inst.open >= 0) this.closeOpen(inst);
+      this.dChain[d] = chain;
+      this.dPos[d] = pos;
+      this.stage(inst, d);
       return;
     }
+    const n = this.dCount[d];
+    const base = d * this.cap;
+    const hash = this.pool.batches.flowHash;
+    for (let i = 0; i < n; i++) this.append(list[hash[base + i] % list.length], chain, pos, base + i, from);
+    this.releaseDescriptor(d);
+  }
+
+  /** Routes one packet (batch table entry `e`) along `hop`, at chain position `pos`. */
+  private routeEntry(e: number, hop: number, chain: number, pos: number, from: NfEndpoint | null): void {
+    const kind = hop & 3;
+    const target = hop >>> 2;
+    if (kind === Hop.PORT) return this.appendTx(target, e, from);
     if (kind === Hop.SERVICE) {
       const list = this.byService.get(target);
-      if (list === undefined || list.length === 0) return this.drop(slot, 'no_instance', from);
-      const inst = list.length === 1 ? list[0] : list[this.pool.meta.flowHash[slot] % list.length];
-      if (inst.staged === inst.stage.length) this.flushNf(inst);
-      inst.stage[inst.staged++] = slot;
-      return;
+      if (list === undefined || list.length === 0) return this.dropEntry(e, 'no_instance', from);
+      const inst = list.length === 1 ? list[0] : list[this.pool.batches.flowHash[e] % list.length];
+      return this.append(inst, chain, pos, e, from);
     }
-    this.drop(slot, target === 1 ? 'nf' : target === 2 ? 'chain_end' : 'bad_destination', from);
+    this.dropEntry(e, dropReason(target), from);
   }
 
-  /** Takes up to one burst from a port's RX pipe into pool slots; returns the frames taken. */
-  private rxPort(port: ManagerPort): number {
-    if (this.waitingForChain && !this.chainReady()) return 0;
-    // Back-pressure: never hold more packets in flight than one NF ring can take, so rings cannot
-    // overflow; a live port's NIC pipe then fills and drops (counted there), a file simply waits.
-    const room = this.instances.length === 0 ? this.burst : this.maxInFlight - (this.pool.slotCount - this.cached);
-    if (room <= 0) return 0;
-    const pipe = port.rx!;
-    const batch = pipe.recvPkts(room < this.burst ? room : this.burst);
-    const meta = this.pool.meta;
-    const bytes = this.pool.bytes;
-    const base = this.pool.dataOffset;
-    const size = this.pool.slotSize;
-    const ring = batch.buf;
-    const fd = this.flowDirector.size > 0;
-    let n = 0;
-    for (let off = batch.first(); off >= 0; off = batch.next()) {
-      const len = batch.length(off);
-      this.received++;
-      port.rxPackets++;
-      port.rxBytes += len;
-      if (this.cached === 0) {
-        this.drops.pool_empty++;
-        this.dropped++;
-        continue;
-      }
-      const slot = this.cache[--this.cached];
-      const clen = len <= size ? len : size;
-      this.copier.copy(ring, off, bytes, this.data32, base + slot * size, clen, 1);
-      meta.length[slot] = clen;
-      meta.port[slot] = port.id;
-      meta.tsSec[slot] = batch.tsSec[off >>> 6];
-      meta.tsNsec[slot] = batch.tsNsec[off >>> 6];
-      meta.action[slot] = Action.NEXT;
-      // Flow hash over the IPv4 5-tuple (0 for other frames): picks the instance, keeps flows together.
-      let h = 0;
-      let chain = this.rxChain[port.id];
-      if (ring[off + 12] === 8 && ring[off + 13] === 0 && len >= 34) {
-        const ihl = (ring[off + 14] & 15) << 2;
-        const proto = ring[off + 23];
-        const src = ((ring[off + 26] << 24) | (ring[off + 27] << 16) | (ring[off + 28] << 8) | ring[off + 29]) >>> 0;
-        const dst = ((ring[off + 30] << 24) | (ring[off + 31] << 16) | (ring[off + 32] << 8) | ring[off + 33]) >>> 0;
-        let sp = 0;
-        let dp = 0;
-        const l4 = off + 14 + ihl;
-        if ((proto === 6 || proto === 17) && l4 + 4 <= off + len) {
-          sp = (ring[l4] << 8) | ring[l4 + 1];
-          dp = (ring[l4 + 2] << 8) | ring[l4 + 3];
-        }
-        h = hash5(src, dst, sp, dp, proto);
-        if (fd) {
-          const c = this.flowDirector.lookup(src, dst, sp, dp, proto);
-          if (c >= 0) chain = c;
-        }
-      }
-      meta.flowHash[slot] = h;
-      this.chainOf[slot] = chain;
-      this.forward(slot, this.chains.route(chain, -1, Action.NEXT, 0, meta.chainIndex, slot), null);
-      n++;
+  /** Adds packet entry `e` to the descriptor being filled for `inst` at (`chain`, `pos`). */
+  private append(inst: NfEndpoint, chain: number, pos: number, e: number, from: NfEndpoint | null): void {
+    let d = inst.open;
+    if (d >= 0 && (this.dChain[d] !== chain || this.dPos[d] !== pos || this.dCount[d] === this.cap)) {
+      this.closeOpen(inst);
+      d = -1;
     }
-    // Every frame walked was copied out: hand the ring space back to the NIC at once.
-    if (batch.processedBytes > 0) pipe.free(batch.processedBytes);
-    return n;
+    if (d < 0) {
+      d = this.takeDescriptor();
+      if (d < 0) return this.dropEntry(e, 'pool_empty', from);
+      this.dChain[d] = chain;
+      this.dPos[d] = pos;
+      this.dTime[d] = Infinity;
+      inst.open = d;
+    }
+    this.moveInto(e, d);
   }
 
-  /** Takes what an NF returned and routes each packet by its action. */
-  private drainNf(inst: NfEndpoint): number {
-    const n = inst.tx.dequeueBurst(this.tmp, this.tmp.length);
-    if (n === 0) return 0;
-    const meta = this.pool.meta;
-    const owner = inst.index + 1;
-    for (let i = 0; i < n; i++) {
-      const slot = this.tmp[i];
-      // Only a packet this instance holds may come back from it (a buggy or foreign NF could
-      // return any number): anything else is ignored and counted, so the pool stays consistent.
-      if (this.ownerOf[slot] !== owner) {
-        this.badReturns++;
-        continue;
-      }
-      inst.outstanding--;
-      this.ownerOf[slot] = 0;
-      const hop = this.chains.route(this.chainOf[slot], meta.chainIndex[slot], meta.action[slot], meta.destination[slot], meta.chainIndex, slot);
-      this.forward(slot, hop, inst);
-    }
-    return n;
+  /** Appends packet entry `e` to descriptor `d`, which keeps the earliest receive time of its packets. */
+  private moveInto(e: number, d: number): void {
+    const t = this.dTime[(e / this.cap) | 0];
+    if (t < this.dTime[d]) this.dTime[d] = t;
+    this.moveEntry(e, d * this.cap + this.dCount[d]++);
   }
 
+  /** Stages the descriptor being filled for `inst`. */
+  private closeOpen(inst: NfEndpoint): void {
+    const d = inst.open;
+    inst.open = -1;
+    this.stage(inst, d);
+  }
+
+  /** Queues descriptor `d` for `inst` (enqueued on its ring at the end of the turn). */
+  private stage(inst: NfEndpoint, d: number): void {
+    if (inst.staged === inst.stage.length) this.flushNf(inst);
+    this.pool.batches.count[d] = this.dCount[d];
+    inst.stage[inst.staged++] = d;
+  }
+
+  /** Enqueues what is staged for `inst` on its ring. */
   private flushNf(inst: NfEndpoint): void {
+    if (inst.open >= 0) this.closeOpen(inst);
     const n = inst.staged;
     if (n === 0) return;
     inst.staged = 0;
     if (inst.dead) {
-      for (let i = 0; i < n; i++) this.drop(inst.stage[i], 'nf_dead', inst);
+      for (let k = 0; k < n; k++) this.dropAll(inst.stage[k], 'nf_dead', inst);
       return;
     }
     const ok = inst.rx.enqueueBurst(inst.stage, n);
     const owner = inst.index + 1;
-    for (let i = 0; i < ok; i++) this.ownerOf[inst.stage[i]] = owner;
-    inst.outstanding += ok;
-    for (let i = ok; i < n; i++) this.drop(inst.stage[i], 'nf_ring_full', inst);
+    for (let k = 0; k < ok; k++) {
+      const d = inst.stage[k];
+      this.dOwner[d] = owner;
+      inst.outstanding += this.dCount[d];
+    }
+    // Cannot happen while the ring holds every descriptor of the pool; counted if it ever does.
+    for (let k = ok; k < n; k++) this.dropAll(inst.stage[k], 'nf_ring_full', inst);
   }
 
-  private flushPort(id: number): void {
-    const n = this.txStaged[id];
-    if (n === 0) return;
-    this.txStaged[id] = 0;
-    const port = this.ports[id];
-    const pipe = port.tx!;
-    const stage = this.txStage[id];
-    const meta = this.pool.meta;
-    const bytes = this.pool.bytes;
-    const base = this.pool.dataOffset;
-    const size = this.pool.slotSize;
-    // The pipe's buffer is contiguous for `capacity` bytes from `allocateBuf()` (Enso's TX buffer).
-    let at = pipe.allocateBuf();
-    let cap = pipe.capacity;
-    if (cap < n * 64) cap = pipe.tryExtendBuf();
-    let used = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = stage[i];
-      const len = meta.length[slot];
-      const need = (len + 63) & ~63;
-      if (used + need > cap) {
-        port.txFull++;
-        this.drop(slot, 'tx_full', null);
-        continue;
-      }
-      pipe.writeFrame(at, bytes, base + slot * size, len, meta.tsSec[slot], meta.tsNsec[slot]);
-      at += need;
-      used += need;
-      port.txPackets++;
-      port.txBytes += len;
-      this.transmitted++;
-      this.cache[this.cached++] = slot;
+  // ---- transmit ----
+
+  /** Adds packet entry `e` to the descriptor being filled for port `port`. */
+  private appendTx(port: number, e: number, from: NfEndpoint | null): void {
+    if (port >= this.txOpen.length || !this.ports[port].transmits) return this.dropEntry(e, 'bad_port', from);
+    let d = this.txOpen[port];
+    if (d >= 0 && this.dCount[d] === this.cap) {
+      this.closeTx(port);
+      d = -1;
     }
-    if (used > 0) pipe.sendAndFree(used);
+    if (d < 0) {
+      d = this.takeDescriptor();
+      if (d < 0) return this.dropEntry(e, 'pool_empty', from);
+      this.dTime[d] = Infinity;
+      this.txOpen[port] = d;
+    }
+    this.moveInto(e, d);
+  }
+
+  /** Sends the descriptor being filled for port `port`. */
+  private closeTx(port: number): void {
+    const d = this.txOpen[port];
+    this.txOpen[port] = -1;
+    this.transmit(d, port);
+  }
+
+  /** Hands every packet of descriptor `d` to port `id`, frees their slots and the descriptor. */
+  private transmit(d: number, id: number): void {
+    const port = this.ports[id];
+    if (port === undefined || !port.transmits) return this.dropAll(d, 'bad_port', null);
+    const backend = port.backend;
+    const pool = this.pool;
+    const bytes = pool.bytes;
+    const size = pool.slotSize;
+    const dataOffset = pool.dataOffset;
+    const { tsSec, tsNsec } = pool.meta;
+    const length = pool.batches.length;
+    const cache = this.cache;
+    const n = this.dCount[d];
+    const base = d * this.cap;
+    let sent = 0;
+    let sentBytes = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = this.slotOf[base + i];
+      let len = length[base + i];
+      if (len > size) len = size; // an NF's length past its slot: what the slot holds
+      if (backend.send(bytes, dataOffset + slot * size, len, tsSec[slot], tsNsec[slot])) {
+        sent++;
+        sentBytes += len;
+      }
+      cache.slots[cache.count++] = slot;
+    }
+    if (sent > 0) this.latency.add((performance.now() - this.dTime[d]) * 1000, sent);
+    this.transmitted += sent;
+    port.txPackets += sent;
+    port.txBytes += sentBytes;
+    port.unflushed += sent;
+    if (sent < n) {
+      port.txFull += n - sent;
+      this.countDrops('tx_full', n - sent, null);
+    }
+    this.releaseDescriptor(d);
+  }
+
+  // ---- the turn ----
+
+  /** Takes up to one burst from a port into pool slots and sends it on; returns the frames the port offered. */
+  private rxPort(port: ManagerPort): number {
+    if (this.waitingForChain && !this.chainReady()) return 0;
+    if (this.freeDN <= this.instances.length + this.ports.length + SPARE_DESCRIPTORS) return 0;
+    const left = this.maxInFlight - (this.pool.slotCount - this.cache.count);
+    const room = left < this.burst ? left : this.burst;
+    if (room <= 0) return 0;
+    const d = this.takeDescriptor();
+    const fd = this.flowDirector.size > 0 ? this.flowDirector : null;
+    const filler = this.filler;
+    filler.begin(d, port, room, fd);
+    const offered = port.backend.poll(filler, room);
+    const n = filler.count;
+    if (n === 0) {
+      this.releaseDescriptor(d);
+      return offered;
+    }
+    this.received += n;
+    port.rxPackets += n;
+    port.rxBytes += filler.bytes;
+    this.dCount[d] = n;
+    this.dTime[d] = performance.now();
+    const chain = this.rxChain[port.id];
+    if (fd !== null) {
+      let other = false;
+      for (let i = 0; i < n; i++) if (filler.chainOf[i] >= 0 && filler.chainOf[i] !== chain) other = true;
+      if (other) {
+        // Flows with a chain of their own: each packet enters its chain.
+        const base = d * this.cap;
+        for (let i = 0; i < n; i++) {
+          const c = filler.chainOf[i] >= 0 ? filler.chainOf[i] : chain;
+          this.routeEntry(base + i, this.chains.route(c, -1, Action.NEXT, 0, this.posOut, 0), c, this.posOut[0], null);
+        }
+        this.releaseDescriptor(d);
+        return offered;
+      }
+    }
+    this.sendOn(d, this.chains.route(chain, -1, Action.NEXT, 0, this.posOut, 0), chain, this.posOut[0], null);
+    return offered;
+  }
+
+  /** Takes the batches an NF returned and routes each packet by its action; returns the packets. */
+  private drainNf(inst: NfEndpoint): number {
+    const ids = this.ids;
+    const owner = inst.index + 1;
+    let packets = 0;
+    for (let n = inst.tx.dequeueBurst(ids, ids.length); n > 0; n = n === ids.length ? inst.tx.dequeueBurst(ids, ids.length) : 0) {
+      for (let k = 0; k < n; k++) {
+        const d = ids[k];
+        // Only a batch this instance holds may come back from it (a buggy or foreign NF could
+        // return any number): anything else is ignored and counted, so the pool stays consistent.
+        if (!(d < this.dOwner.length) || this.dOwner[d] !== owner) {
+          this.badReturns++;
+          continue;
+        }
+        this.dOwner[d] = 0;
+        inst.outstanding -= this.dCount[d];
+        packets += this.dCount[d];
+        this.routeReturned(d, inst);
+      }
+    }
+    return packets;
+  }
+
+  /**
+   * Routes a batch an NF returned: when every packet says `NEXT` the batch moves on whole; otherwise
+   * the `NEXT` packets close ranks in place (and move on together) while the others go their own ways.
+   */
+  private routeReturned(d: number, inst: NfEndpoint): void {
+    const t = this.pool.batches;
+    const action = t.action;
+    const n = this.dCount[d];
+    const base = d * this.cap;
+    const chain = this.dChain[d];
+    const pos = this.dPos[d];
+    let i = 0;
+    while (i < n && action[base + i] === Action.NEXT) i++;
+    if (i < n) {
+      let kept = i;
+      for (; i < n; i++) {
+        const e = base + i;
+        const a = action[e];
+        if (a === Action.NEXT) {
+          this.moveEntry(e, base + kept++);
+        } else if (a === Action.DROP) {
+          this.dropEntry(e, 'nf', inst);
+        } else {
+          const hop = this.chains.route(chain, pos, a, t.destination[e], this.posOut, 0);
+          this.routeEntry(e, hop, chain, this.posOut[0], inst);
+        }
+      }
+      this.dCount[d] = kept;
+      if (kept === 0) return this.releaseDescriptor(d);
+    }
+    this.sendOn(d, this.chains.route(chain, pos, Action.NEXT, 0, this.posOut, 0), chain, this.posOut[0], inst);
   }
 
   /** One pass over every port and NF; returns the packets moved. */
   private turn(): number {
     let work = 0;
-    for (const p of this.ports) if (p.rx !== null) work += this.rxPort(p);
-    for (const inst of this.instances) {
-      work += this.drainNf(inst);
-      this.flushNf(inst);
+    for (const p of this.ports) if (p.receives) work += this.rxPort(p);
+    for (const inst of this.instances) work += this.drainNf(inst);
+    for (const inst of this.instances) this.flushNf(inst);
+    for (let i = 0; i < this.ports.length; i++) {
+      if (this.txOpen[i] >= 0) this.closeTx(i);
+      this.ports[i].flush();
     }
-    for (let i = 0; i < this.ports.length; i++) this.flushPort(i);
     return work;
   }
 
   /** True when every receiving port is exhausted and nothing is in flight. */
   get drained(): boolean {
-    return this.ports.every((p) => p.exhausted) && this.cached === this.pool.slotCount;
+    return this.ports.every((p) => p.exhausted) && this.cache.count === this.pool.slotCount;
   }
 
   /** True once every service of the default chain has a live instance (checked until it first is). */
@@ -465,7 +678,7 @@ export class Manager {
         else if (options.untilDrained && this.drained) break;
         // Packets out with the NFs come back within microseconds: keep polling (yielding below)
         // rather than sleeping a timer's millisecond, which idled both threads half the time.
-        else if (++idleTurns > 64 && (this.cached === this.pool.slotCount || idleTurns > 1 << 16)) {
+        else if (++idleTurns > 64 && (this.cache.count === this.pool.slotCount || idleTurns > 1 << 16)) {
           await new Promise((r) => setTimeout(r, idleTurns > 1024 ? 1 : 0));
           lastYield = Date.now();
           this.consultPolicy(lastYield);
@@ -490,7 +703,7 @@ export class Manager {
 
   /**
    * Takes an instance off the data path. What it returned is routed as usual. With `left` (it
-   * stopped cleanly) packets still queued for it go to the other instances of its service (or are
+   * stopped cleanly) batches still queued for it go to the other instances of its service (or are
    * dropped `no_instance` when none is left); with `dead` they, and any it still held, are dropped
    * `nf_dead`. Its buffers return to the pool; its final stats stay in {@link Manager.snapshot}.
    * Call it between turns (from a timer or event), never from inside the data path.
@@ -504,39 +717,49 @@ export class Manager {
       const k = list.indexOf(inst);
       if (k >= 0) list.splice(k, 1);
     }
+    this.grantSpin();
     const owner = inst.index + 1;
-    // Packets it returned are routed normally; the ones it held or had queued are lost with it.
+    // Batches it returned are routed normally; the ones it held or had queued are lost with it.
     this.drainNf(inst);
+    if (inst.open >= 0) {
+      this.requeue(inst.open, inst, how);
+      inst.open = -1;
+    }
     const staged = inst.staged;
     inst.staged = 0;
-    for (let i = 0; i < staged; i++) this.requeue(inst.stage[i], inst, how);
-    for (let n = inst.rx.dequeueBurst(this.tmp, this.tmp.length); n > 0; n = inst.rx.dequeueBurst(this.tmp, this.tmp.length)) {
-      for (let i = 0; i < n; i++) {
-        const slot = this.tmp[i];
-        this.ownerOf[slot] = 0;
-        this.requeue(slot, inst, how);
+    for (let k = 0; k < staged; k++) this.requeue(inst.stage[k], inst, how);
+    const ids = this.ids;
+    for (let n = inst.rx.dequeueBurst(ids, ids.length); n > 0; n = inst.rx.dequeueBurst(ids, ids.length)) {
+      for (let k = 0; k < n; k++) {
+        const d = ids[k];
+        if (!(d < this.dOwner.length) || this.dOwner[d] !== owner) continue;
+        this.dOwner[d] = 0;
+        this.requeue(d, inst, how);
       }
     }
-    for (let s = 0; s < this.ownerOf.length; s++) {
-      if (this.ownerOf[s] === owner) {
-        this.ownerOf[s] = 0;
-        this.drop(s, 'nf_dead', inst);
+    for (let d = 0; d < this.dOwner.length; d++) {
+      if (this.dOwner[d] === owner) {
+        this.dOwner[d] = 0;
+        this.dropAll(d, 'nf_dead', inst);
       }
     }
     inst.outstanding = 0;
     // Re-queued packets wait in other instances' stages: hand them over now.
     for (const other of this.instances) this.flushNf(other);
-    for (let i = 0; i < this.ports.length; i++) this.flushPort(i);
+    for (let i = 0; i < this.ports.length; i++) {
+      if (this.txOpen[i] >= 0) this.closeTx(i);
+      this.ports[i].flush();
+    }
     inst.dead = true;
     if (!inst.exitReason) inst.exitReason = reason;
     this.retire(inst.stats(), how === 'dead' ? 'dead' : 'stopped');
     if (how === 'dead' && !this.closing) this.onNfExit?.(inst.tag, inst.key, reason, inst.exitError);
   }
 
-  /** A packet that was queued for a departing instance: to another instance, or dropped. */
-  private requeue(slot: number, inst: NfEndpoint, how: 'left' | 'dead'): void {
-    if (how === 'dead') this.drop(slot, 'nf_dead', inst);
-    else this.forward(slot, (inst.serviceId << 2) | Hop.SERVICE, inst);
+  /** A batch that was queued for a departing instance: to the other instances of its service, or dropped. */
+  private requeue(d: number, inst: NfEndpoint, how: 'left' | 'dead'): void {
+    if (how === 'dead') this.dropAll(d, 'nf_dead', inst);
+    else this.toService(d, inst.serviceId, this.dChain[d], this.dPos[d], inst);
   }
 
   /** Keeps a departed instance's final counters, merged with earlier ones of the same key and tag. */
@@ -563,17 +786,18 @@ export class Manager {
       transmitted: a.transmitted,
       dropped: a.dropped,
       drops: Object.fromEntries(Object.entries(this.drops).filter(([, v]) => v > 0)),
-      ports: this.ports.map((p) => {
-        const nic = p.device.nic.stats();
-        const drops: Record<string, number> = {};
-        if (p.txFull) drops.tx_full = p.txFull;
-        if (nic.rxPipeFull) drops.rx_pipe_full = nic.rxPipeFull;
-        if (nic.rxInvalid) drops.rx_invalid = nic.rxInvalid;
-        if (nic.txDropped) drops.tx_port_refused = nic.txDropped;
-        return { id: p.id, spec: p.spec, rxPackets: p.rxPackets, rxBytes: p.rxBytes, txPackets: p.txPackets, txBytes: p.txBytes, drops };
-      }),
+      ports: this.ports.map((p) => ({
+        id: p.id,
+        spec: p.spec,
+        rxPackets: p.rxPackets,
+        rxBytes: p.rxBytes,
+        txPackets: p.txPackets,
+        txBytes: p.txBytes,
+        drops: p.drops(),
+      })),
       nfs: [...this.instances.map((i) => i.stats()), ...this.retired.map((r) => ({ ...r, drops: { ...r.drops }, counters: { ...r.counters } }))],
       ...(this.policyInfo ? { policy: this.policyInfo } : {}),
+      latencyUs: this.latency.summary(),
     };
   }
 
@@ -614,6 +838,11 @@ export class Manager {
   get isRunning(): boolean {
     return this.running;
   }
+}
+
+/** The manager's drop reason for a chain router's drop target. */
+function dropReason(target: number): string {
+  return target === 1 ? 'nf' : target === 2 ? 'chain_end' : 'bad_destination';
 }
 
 export { NfState };

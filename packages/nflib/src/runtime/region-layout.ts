@@ -12,7 +12,7 @@
  * | {@link RegionWord.SLOTS_OFFSET} | NF slot table | `SLOT_COUNT` slots of `SLOT_BYTES`, one per NF instance (below) |
  * | {@link RegionWord.STATS_OFFSET} | stats | the manager's latest stats as UTF-8 JSON under a sequence lock |
  * | {@link RegionWord.CONFIG_OFFSET} | config | the manager's `--config` file as UTF-8 JSON (NFs read their section) |
- * | {@link RegionWord.POOL_OFFSET} | packet pool | a {@link PacketPool} (its own layout, offsets relative to its base) |
+ * | {@link RegionWord.POOL_OFFSET} | packet pool | a {@link PacketPool} (its own layout, offsets relative to its base), with `RING_CAPACITY` batch descriptors of `BURST` packets |
  *
  * One NF slot, at `SLOTS_OFFSET + i × SLOT_BYTES`:
  *
@@ -212,6 +212,8 @@ export interface RegionSizes {
   poolSlots: number;
   /** Bytes per packet buffer (a multiple of 64). */
   poolSlotSize: number;
+  /** Most packets per NF batch: the capacity of the pool's batch descriptors (there are `ringCapacity` of them). */
+  burst: number;
   /** Bytes per mailbox (64 + a power of two). */
   mailboxBytes: number;
   /** Bytes of the stats area. */
@@ -265,7 +267,7 @@ export function regionLayout(sizes: RegionSizes): RegionLayout {
   const statsOffset = slotsOffset + sizes.slotCount * slot.bytes;
   const configOffset = statsOffset + align64(sizes.statsBytes);
   const poolOffset = configOffset + align64(sizes.configBytes);
-  const byteLength = poolOffset + PacketPool.byteLength(sizes.poolSlots, sizes.poolSlotSize);
+  const byteLength = poolOffset + PacketPool.byteLength(sizes.poolSlots, sizes.poolSlotSize, sizes.ringCapacity, sizes.burst);
   if (poolOffset > 0x7fffffff) throw new RangeError('too many NF slots or too large a config for one region');
   return { ...sizes, slotBytes: slot.bytes, slotsOffset, statsOffset, configOffset, poolOffset, byteLength };
 }

@@ -85,8 +85,6 @@ export interface SlotView {
 
 /** What {@link ManagerRegion.create} needs besides sizes. */
 export interface RegionCreateOptions extends RegionSizes {
-  /** Most packets per NF batch. */
-  burst: number;
   /** The config JSON text NFs read their section from ("" for none). */
   configText?: string;
   /** Where the config came from, for NFs' error messages. */
@@ -220,7 +218,12 @@ export class ManagerRegion {
     w[RegionWord.CONFIG_SOURCE_LENGTH] = src.length;
     const region = new ManagerRegion(name, buffer);
     for (let i = 0; i < region.slotCount; i++) region.resetSlot(i);
-    PacketPool.createAt(buffer, layout.poolOffset, { slotCount: options.poolSlots, slotSize: options.poolSlotSize });
+    PacketPool.createAt(buffer, layout.poolOffset, {
+      slotCount: options.poolSlots,
+      slotSize: options.poolSlotSize,
+      batchCount: layout.ringCapacity,
+      batchCapacity: options.burst,
+    });
     // The magic goes last: an NF never sees a half-built region as valid.
     Atomics.store(w, RegionWord.MAGIC, REGION_MAGIC);
     return region;

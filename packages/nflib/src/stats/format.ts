@@ -36,6 +36,8 @@ export function formatStatsTable(now: StatsSnapshot, prev?: StatsSnapshot): stri
     .join(' ');
   const totals = now.received !== undefined ? `received: ${now.received}  transmitted: ${now.transmitted}  dropped: ${now.dropped}  ` : '';
   lines.push(`${totals}in flight: ${now.inFlight}${drops ? `  manager drops: ${drops}` : ''}`);
+  const l = now.latencyUs;
+  if (l && l.packets > 0) lines.push(`latency in the manager (µs): p50 ${l.p50.toFixed(1)}  p99 ${l.p99.toFixed(1)}  max ${l.max.toFixed(1)}`);
   if (now.policy) lines.push(`policy ${now.policy.name}: ${JSON.stringify(now.policy.info)}`);
   return lines.join('\n');
 }
@@ -65,6 +67,7 @@ export function formatStatsJson(now: StatsSnapshot, prev?: StatsSnapshot): strin
       return { ...n, rxPps: Math.round(rate(n.rxPackets, q?.rxPackets ?? 0, dt)), txPps: Math.round(rate(n.txPackets, q?.txPackets ?? 0, dt)) };
     }),
     ...(now.policy ? { policy: now.policy } : {}),
+    ...(now.latencyUs ? { latencyUs: now.latencyUs } : {}),
   });
 }
 
@@ -87,9 +90,17 @@ export function formatPrometheus(s: StatsSnapshot): string {
   family('gnet_nf_rx_packets_total', 'counter', 'Packets an NF instance received.', s.nfs.map((n) => [nf(n), n.rxPackets]));
   family('gnet_nf_tx_packets_total', 'counter', 'Packets an NF instance passed on.', s.nfs.map((n) => [nf(n), n.txPackets]));
   family('gnet_nf_drops_total', 'counter', 'Packets dropped by or at an NF instance, by reason.', s.nfs.flatMap((n) => Object.entries(n.drops).map(([r, v]) => [`${nf(n)},reason="${esc(r)}"`, v] as [string, number])));
-  family('gnet_nf_rx_ring_occupancy', 'gauge', 'Packets waiting in an NF instance RX ring.', s.nfs.map((n) => [nf(n), n.rxRingOccupancy]));
-  family('gnet_nf_tx_ring_occupancy', 'gauge', 'Packets waiting in an NF instance TX ring.', s.nfs.map((n) => [nf(n), n.txRingOccupancy]));
+  family('gnet_nf_rx_ring_occupancy', 'gauge', 'Batches waiting in an NF instance RX ring.', s.nfs.map((n) => [nf(n), n.rxRingOccupancy]));
+  family('gnet_nf_tx_ring_occupancy', 'gauge', 'Batches waiting in an NF instance TX ring.', s.nfs.map((n) => [nf(n), n.txRingOccupancy]));
   family('gnet_manager_drops_total', 'counter', 'Packets the manager dropped, by reason.', Object.entries(s.drops).map(([r, v]) => [`reason="${esc(r)}"`, v]));
   family('gnet_in_flight_packets', 'gauge', 'Packets received and not yet transmitted or dropped.', [['', s.inFlight]]);
+  const l = s.latencyUs;
+  if (l && l.packets > 0) {
+    family('gnet_latency_microseconds', 'gauge', 'Time packets spent in the manager, receive to transmit, since it started (quantiles).', [
+      ['quantile="0.5"', l.p50],
+      ['quantile="0.99"', l.p99],
+      ['quantile="1"', l.max],
+    ]);
+  }
   return out.join('\n') + '\n';
 }

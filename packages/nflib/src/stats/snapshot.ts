@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { LatencySummary } from './latency.js';
+
 /** Counters of one port. */
 export interface PortCounters {
   /** Port id. */
@@ -31,9 +33,9 @@ export interface NfCounters {
   txPackets: number;
   /** Drops by reason (`nf`, `ring_full`, ...). */
   drops: Record<string, number>;
-  /** Packets waiting in the instance's RX ring. */
+  /** Batches waiting in the instance's RX ring. */
   rxRingOccupancy: number;
-  /** Packets waiting in the instance's TX ring. */
+  /** Batches waiting in the instance's TX ring. */
   txRingOccupancy: number;
   /** `running`, `stopped` or `dead`. */
   state: string;
@@ -65,6 +67,11 @@ export interface StatsSnapshot {
   dropped?: number;
   /** The control-plane policy's latest decision (e.g. G-NET's scheduler), when one runs. */
   policy?: { name: string; info: Record<string, unknown> };
+  /**
+   * Time packets spent in the manager (receive burst to transmit burst, NFs included) since the
+   * manager started, in microseconds.
+   */
+  latencyUs?: LatencySummary;
 }
 
 /** Per-second rates between two snapshots of the same entity. */

@@ -1,0 +1,180 @@
+/**
+ * The manager's receive side: the sink a port backend hands its frames to (DPDK's `rx_burst` into
+ * mbufs, here into pool slots). Each frame is copied once, straight from the backend's buffer into
+ * a free pool slot, and described in the batch descriptor being filled (slot, offset, length, port,
+ * flow hash), with its timestamp in the slot's meta. There is no copy in between: the backend's
+ * buffer is what a NIC's DMA would have written.
+ * @module
+ */
+import { FrameCopier, type FrameSink } from '@gnet/enso';
+import { hashTuple, type FlowDirector } from '../chain/flow-director.js';
+import type { PacketPool } from '../pool/index.js';
+import type { ManagerPort } from './manager-port.js';
+
+/** Free pool slots held by the manager (it is the pool's only allocator and freer). */
+export class SlotCache {
+  /** Free slot indices in `[0, count)`. */
+  readonly slots: Uint32Array;
+  /** Free slots held. */
+  count = 0;
+
+  constructor(capacity: number) {
+    this.slots = new Uint32Array(capacity);
+  }
+}
+
+/** Shortest frame a port may deliver (an Ethernet header). */
+const MIN_FRAME = 14;
+
+/** Fills one batch descriptor from one port at a time; see the module comment. */
+export class RxFiller implements FrameSink {
+  /** Frames taken in the current burst. */
+  count = 0;
+  /** Their bytes. */
+  bytes = 0;
+  /** Per frame of the burst, the chain the flow director chose (-1: the port's chain). */
+  readonly chainOf: Int32Array;
+  private readonly cache: SlotCache;
+  /** The manager's private copy of each descriptor entry's slot (NFs cannot change it). */
+  private readonly slotOf: Uint32Array;
+  // The pool and batch-table arrays, held directly: this runs once per frame.
+  private readonly data: Uint8Array;
+  private readonly data32: Int32Array;
+  private readonly view: DataView;
+  private readonly slotSize: number;
+  private readonly dataOffset: number;
+  private readonly capacity: number;
+  private readonly tsSec: Uint32Array;
+  private readonly tsNsec: Uint32Array;
+  private readonly tSlot: Uint32Array;
+  private readonly tOffset: Uint32Array;
+  private readonly tLength: Uint32Array;
+  private readonly tFlowHash: Uint32Array;
+  private readonly tPort: Uint16Array;
+  private readonly copier = new FrameCopier();
+  /** Word view of the last source buffer when it is word-aligned (frames are then copied inline). */
+  private src: Uint8Array | null = null;
+  private src32: Int32Array | null = null;
+  private srcWord = 0;
+  private fd: FlowDirector | null = null;
+  private port: ManagerPort | null = null;
+  private portId = 0;
+  private base = 0;
+  private max = 0;
+
+  constructor(pool: PacketPool, cache: SlotCache, slotOf: Uint32Array) {
+    const t = pool.batches;
+    this.cache = cache;
+    this.slotOf = slotOf;
+    this.chainOf = new Int32Array(t.capacity);
+    this.data = pool.bytes;
+    this.data32 = new Int32Array(pool.bytes.buffer, pool.bytes.byteOffset, pool.bytes.byteLength >>> 2);
+    this.view = pool.view;
+    this.slotSize = pool.slotSize;
+    this.dataOffset = pool.dataOffset;
+    this.capacity = t.capacity;
+    this.tsSec = pool.meta.tsSec;
+    this.tsNsec = pool.meta.tsNsec;
+    this.tSlot = t.slot;
+    this.tOffset = t.offset;
+    this.tLength = t.length;
+    this.tFlowHash = t.flowHash;
+    this.tPort = t.port;
+  }
+
+  /**
+   * Starts filling descriptor `d` with at most `max` frames of `port`; `fd` (when it has rules) is
+   * consulted per IPv4 frame and its answer left in {@link RxFiller.chainOf}. Refused frames are
+   * counted on the port (`rxInvalid`, `rxNoBuffer`).
+   */
+  begin(d: number, port: ManagerPort, max: number, fd: FlowDirector | null): void {
+    this.base = d * this.capacity;
+    this.port = port;
+    this.portId = port.id;
+    this.max = max;
+    this.fd = fd;
+    this.count = 0;
+    this.bytes = 0;
+  }
+
+  /** Takes one frame from the port (see `FrameSink.push`). */
+  push(buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): boolean {
+    const size = this.slotSize;
+    if (len < MIN_FRAME || len > size) {
+      (this.port as ManagerPort).rxInvalid++;
+      return false;
+    }
+    const cache = this.cache;
+    if (this.count >= this.max || cache.count === 0) {
+      // Never with a well-behaved backend: it is polled for at most the room there is.
+      (this.port as ManagerPort).rxNoBuffer++;
+      return false;
+    }
+    const slot = cache.slots[--cache.count];
+    const at = this.dataOffset + slot * size;
+    if (buf !== this.src) this.bindSource(buf);
+    const s32 = this.src32;
+    if (s32 !== null && (off & 3) === 0) {
+      // Word copy in place: for the short frames that dominate packet rates, cheaper than a call.
+      const d32 = this.data32;
+      let s = this.srcWord + (off >>> 2);
+      let d = at >>> 2;
+      const end = d + ((len + 3) >>> 2);
+      // Four words a step (0.6x the time of a plain word loop for 64 B frames), written out here
+      // rather than called (FrameCopier.copy, or a shared helper, measured 10-20% slower per frame).
+      while (d + 4 <= end) {
+        d32[d] = s32[s];
+        d32[d + 1] = s32[s + 1];
+        d32[d + 2] = s32[s + 2];
+        d32[d + 3] = s32[s + 3];
+        d += 4;
+        s += 4;
+      }
+      while (d < end) d32[d++] = s32[s++];
+    } else {
+      this.copier.copy(buf, off, this.data, this.data32, at, len, 1);
+    }
+    const k = this.base + this.count;
+    this.slotOf[k] = slot;
+    this.tSlot[k] = slot;
+    this.tOffset[k] = at;
+    this.tLength[k] = len;
+    this.tPort[k] = this.portId;
+    this.tsSec[slot] = tsSec;
+    this.tsNsec[slot] = tsNsec;
+    // Flow hash over the IPv4 5-tuple (0 for other frames): picks the instance, keeps flows together.
+    let h = 0;
+    let chain = -1;
+    const v = this.view;
+    if (len >= 34 && v.getUint16(at + 12) === 0x0800) {
+      const data = this.data;
+      const proto = data[at + 23];
+      const src = v.getInt32(at + 26);
+      const dst = v.getInt32(at + 30);
+      const l4 = at + 14 + ((data[at + 14] & 15) << 2);
+      const ports = (proto === 6 || proto === 17) && l4 + 4 <= at + len ? v.getInt32(l4) : 0;
+      h = hashTuple(src, dst, ports, proto);
+      if (this.fd !== null) chain = this.fd.lookup(src, dst, ports >>> 16, ports & 0xffff, proto);
+    }
+    this.tFlowHash[k] = h;
+    this.chainOf[this.count] = chain;
+    this.count++;
+    this.bytes += len;
+    return true;
+  }
+
+  /**
+   * Remembers a new source buffer, with a word view when it is word-aligned and a whole number of
+   * words long: a frame copied as whole words (up to 3 bytes past its end) then stays inside both
+   * the source and its slot.
+   */
+  private bindSource(buf: Uint8Array): void {
+    this.src = buf;
+    if ((buf.byteOffset & 3) === 0 && (buf.byteLength & 3) === 0) {
+      this.src32 = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
+      this.srcWord = 0;
+    } else {
+      this.src32 = null;
+    }
+  }
+}
