@@ -119,6 +119,52 @@ describe('manager data path (batch descriptors)', () => {
     expect(m.accounting()).toEqual({ received: 6000, transmitted: 6000, dropped: 0, inFlight: 0 });
   });
 
+  it('keeps IPv6 and VLAN-tagged flows on one instance each, spreading them over the instances', async () => {
+    // UDP over IPv6 (flow in the source address's last byte, byte 37) and over VLAN-tagged IPv4
+    // (flow in the source address, byte 33). steer-nf writes its instance id at byte 43 and reads
+    // its op at byte 42: both are zero in these frames.
+    const v6 = (flow: number) => {
+      const b = new Uint8Array(72);
+      b.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 18, 17, 64], 0);
+      b[22] = 0x20;
+      b[37] = flow;
+      b.set([(1000 + flow) >> 8, (1000 + flow) & 0xff, 0, 53, 0, 18], 54);
+      return b;
+    };
+    const tagged = (flow: number) => {
+      const inner = ipv4Frame({ src: 0x0a000000 + flow, sport: 2000 + flow, payload: new Uint8Array(18) });
+      const b = new Uint8Array(inner.length + 4);
+      b.set(inner.subarray(0, 12), 0);
+      b.set([0x81, 0x00, 0x00, 0x07], 12);
+      b.set(inner.subarray(12), 16);
+      return b;
+    };
+    const frames: Frame[] = [];
+    for (let i = 0; i < 2000; i++) frames.push({ sec: 1, usec: i, bytes: i & 1 ? v6((i >> 1) % 40) : tagged((i >> 1) % 40) });
+    writePcap(join(dir, 'v6.pcap'), frames);
+    const out = join(dir, 'v6-out.pcap');
+    await runToEnd({
+      ports: [
+        { spec: `pcap:${join(dir, 'v6.pcap')}`, role: 'rx' },
+        { spec: `pcap:${out}`, role: 'tx' },
+      ],
+      nfs: [{ tag: 'steer', module: join(fixtures, 'steer-nf.mjs'), serviceId: 1 }],
+      instances: 3,
+    });
+    const got = readPcap(out);
+    expect(got.length).toBe(2000);
+    const instanceOf = new Map<string, number>();
+    for (const f of got) {
+      const flow = f.bytes[12] === 0x86 ? `6/${f.bytes[37]}` : `4/${f.bytes[33]}`;
+      expect(instanceOf.get(flow) ?? f.bytes[43]).toBe(f.bytes[43]);
+      instanceOf.set(flow, f.bytes[43]);
+    }
+    expect(instanceOf.size).toBe(80);
+    const used = (family: string) => new Set([...instanceOf].filter(([k]) => k.startsWith(family)).map(([, v]) => v));
+    expect(used('6/')).toEqual(new Set([0, 1, 2]));
+    expect(used('4/')).toEqual(new Set([0, 1, 2]));
+  });
+
   it('counts runts and frames longer than a pool slot as port drops and forwards the rest', async () => {
     const good = frame(1, 1, 0);
     const frames: Frame[] = [

@@ -142,7 +142,8 @@ export class RxFiller implements FrameSink {
     this.tPort[k] = this.portId;
     this.tsSec[slot] = tsSec;
     this.tsNsec[slot] = tsNsec;
-    // Flow hash over the IPv4 5-tuple (0 for other frames): picks the instance, keeps flows together.
+    // Flow hash over the 5-tuple of IPv4 and IPv6 (behind one VLAN tag or none; 0 for other
+    // frames): picks the instance, keeps a flow together.
     let h = 0;
     let chain = -1;
     const v = this.view;
@@ -155,12 +156,41 @@ export class RxFiller implements FrameSink {
       const ports = (proto === 6 || proto === 17) && l4 + 4 <= at + len ? v.getInt32(l4) : 0;
       h = hashTuple(src, dst, ports, proto);
       if (this.fd !== null) chain = this.fd.lookup(src, dst, ports >>> 16, ports & 0xffff, proto);
+    } else if (len >= 18) {
+      h = this.otherHash(at, len);
     }
     this.tFlowHash[k] = h;
     this.chainOf[this.count] = chain;
     this.count++;
     this.bytes += len;
     return true;
+  }
+
+  /** The flow hash of a frame that is not untagged IPv4: IPv6, or IPv4/IPv6 behind a VLAN tag; else 0. */
+  private otherHash(at: number, len: number): number {
+    const v = this.view;
+    let l3 = at + 14;
+    let type = v.getUint16(at + 12);
+    if (type === 0x8100 || type === 0x88a8) {
+      type = v.getUint16(at + 16);
+      l3 += 4;
+    }
+    const end = at + len;
+    if (type === 0x0800 && l3 + 20 <= end) {
+      const proto = this.data[l3 + 9];
+      const l4 = l3 + ((this.data[l3] & 15) << 2);
+      const ports = (proto === 6 || proto === 17) && l4 + 4 <= end ? v.getInt32(l4) : 0;
+      return hashTuple(v.getInt32(l3 + 12), v.getInt32(l3 + 16), ports, proto);
+    }
+    if (type === 0x86dd && l3 + 40 <= end) {
+      // Addresses folded to 32 bits; ports when the next header is TCP or UDP itself.
+      const proto = this.data[l3 + 6];
+      const src = v.getInt32(l3 + 8) ^ v.getInt32(l3 + 12) ^ v.getInt32(l3 + 16) ^ v.getInt32(l3 + 20);
+      const dst = v.getInt32(l3 + 24) ^ v.getInt32(l3 + 28) ^ v.getInt32(l3 + 32) ^ v.getInt32(l3 + 36);
+      const ports = (proto === 6 || proto === 17) && l3 + 44 <= end ? v.getInt32(l3 + 40) : 0;
+      return hashTuple(src, dst, ports, proto);
+    }
+    return 0;
   }
 
   /**
