@@ -35,12 +35,14 @@ describe.skipIf(!shm.available)('gnet manager (multi-process mode)', () => {
     expect(table.out).toMatch(/SLOT\s+SERVICE\s+INSTANCE\s+TAG\s+PID\s+STATE\s+RX\s+TX/);
     expect(table.out).toMatch(new RegExp(`0\\s+65280\\s+0\\s+counter\\s+${counter.child.pid}\\s+running\\s+0\\s+0`));
     // Stats are published once a second: wait for one that has the counter in it.
-    const before = await waitFor('stats with the counter', () => {
+    const before = await waitFor('stats with the counter and what it published', () => {
       const st = stats(name);
-      return st?.nfs.length === 1 && st;
+      return st?.nfs.length === 1 && st.nfs[0].meta && st;
     });
     expect(before).toMatchObject({ received: 0, transmitted: 0, inFlight: 0 });
     expect(before.nfs).toEqual([expect.objectContaining({ tag: 'counter', key: '65280/0', state: 'running' })]);
+    // ctx.publish travels through the NF's outbox to the manager.
+    expect(before.nfs[0].meta).toEqual({ fixture: { counts: ['packets', 'bytes', 'ipv4'] } });
 
     const rewriter = startNf('rewriter-nf.mjs', name, []);
     const done = await mgr.exited;

@@ -76,8 +76,9 @@ export interface NfContext {
   /**
    * Tells the manager something about this NF for its control plane and stats (e.g. the framework
    * publishes the NF's read/write sets, from which the scheduler computes the chain's data-sync
-   * plan). Shown under the instance's `meta` in stats. Embedded mode; in multi-process mode it is a
-   * no-op for now.
+   * plan). Shown under the instance's `meta` in stats. In multi-process mode it travels through the
+   * NF's outbox like a message.
+   * @throws Error in multi-process mode when the outbox is full or the value too large.
    */
   publish(key: string, value: unknown): void;
   /** Packets per batch the manager's control-plane policy asks for now (0: none asked). */
@@ -130,7 +131,7 @@ export class Context implements NfContext {
   }
 
   publish(key: string, value: unknown): void {
-    if (this.mode === 'embedded') parentPort?.postMessage({ type: 'gnet:meta', key, value });
+    this.link.publish(key, value);
   }
 
   get batchTarget(): number {
@@ -180,6 +181,7 @@ function workerLink(a: NfAttach, tag: string): NfLink {
     config: a.config,
     configSource: a.configSource,
     send: (from, to, body) => parentPort?.postMessage({ type: 'gnet:msg', to, from, body }),
+    publish: (key, value) => parentPort?.postMessage({ type: 'gnet:meta', key, value }),
     // Messages arrive as worker events; the manager thread outlives its workers.
     poll: () => null,
     // The message listener would keep the thread alive after its loop: let it end (the manager

@@ -5,6 +5,7 @@
  * @module
  */
 import { ControlWord, NfState } from '../runtime/attach.js';
+import { MANAGER_PEER } from '../runtime/mailbox.js';
 import { ManagerRegion, pidAlive, type SlotView } from '../runtime/region.js';
 import { RegionState, SlotPhase, SlotWord, rejectReason } from '../runtime/region-layout.js';
 import { sleepSync } from '../ring/sleep.js';
@@ -111,6 +112,10 @@ class ShmLink implements NfLink {
 
   send(_from: number, to: number, body: unknown): void {
     if (!this.slot.outbox.post(to, body)) throw new Error(`gnet: NF ${this.tag} could not send a message to service ${to}: its outbox is full (or the message is too large)`);
+  }
+
+  publish(key: string, value: unknown): void {
+    if (!this.slot.outbox.post(MANAGER_PEER, { key, value })) throw new Error(`gnet: NF ${this.tag} could not publish "${key}": its outbox is full (or the value is too large)`);
   }
 
   poll(deliver: (msg: NfMessage) => void): string | null {

@@ -45,6 +45,8 @@ export interface NfLink {
   readonly configSource: string;
   /** Sends `body` to every instance of service `to`. */
   send(from: number, to: number, body: unknown): void;
+  /** Tells the manager `key = value` about this NF (shown in its stats, read by its policy). */
+  publish(key: string, value: unknown): void;
   /**
    * Called between batches: hands pending messages to `deliver`, and returns why the NF must stop
    * (its manager is gone), or null.

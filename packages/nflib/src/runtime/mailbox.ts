@@ -18,6 +18,11 @@ import { deserialize, serialize } from 'node:v8';
 export const MAILBOX_HEADER_BYTES = 64;
 /** Length word that means "the rest of the data area is unused: continue at its start". */
 export const MAILBOX_WRAP = 0xffffffff;
+/**
+ * The peer an NF's outbox names for what it tells the manager itself (`ctx.publish`: `{key, value}`)
+ * rather than another NF: no service has id 0.
+ */
+export const MANAGER_PEER = 0;
 const HEAD = 0;
 const TAIL = 8;
 

@@ -6,6 +6,7 @@
  * publishes stats into the region for `gnet nfs` and `gnet stats`.
  * @module
  */
+import { deserialize } from 'node:v8';
 import { parseChain, type ServiceChain } from '../chain/service-chain.js';
 import { Action } from '../nf/actions.js';
 import type { StatsSnapshot } from '../stats/snapshot.js';
@@ -13,7 +14,7 @@ import { ControlWord, NfState } from './attach.js';
 import { Manager, type Accounting, type ManagerOptions } from './manager.js';
 import { ProcessInstance } from './process-instance.js';
 import { ManagerRegion, pidAlive } from './region.js';
-import { MAILBOX_HEADER_BYTES } from './mailbox.js';
+import { MAILBOX_HEADER_BYTES, MANAGER_PEER } from './mailbox.js';
 import { RegionState, SlotPhase, SlotReject, SlotWord, TAG_SERVICE_BASE } from './region-layout.js';
 
 /** Options of {@link MultiProcessManager.create}. */
@@ -313,10 +314,18 @@ export class MultiProcessManager {
     if (reuse) this.region.resetSlot(inst.index);
   }
 
-  /** Moves an NF's outgoing messages to the inboxes of every instance of the service they name. */
+  /**
+   * Moves an NF's outgoing messages to the inboxes of every instance of the service they name;
+   * what it tells the manager itself (`ctx.publish`) goes into the instance's `meta`.
+   */
   private relayMessages(from: ProcessInstance): void {
     while (
       from.slot.outbox.takeBytes((to, payload) => {
+        if (to === MANAGER_PEER) {
+          const m = deserialize(payload) as { key?: unknown; value?: unknown } | null;
+          if (m !== null && typeof m === 'object' && typeof m.key === 'string') from.meta[m.key] = m.value;
+          return;
+        }
         for (const target of this.manager.instancesOf(to)) {
           if (target instanceof ProcessInstance && !target.slot.inbox.postBytes(from.serviceId, payload)) target.lostMessages++;
         }
