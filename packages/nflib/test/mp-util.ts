@@ -67,7 +67,7 @@ export interface StatsJson {
   dropped: number;
   inFlight: number;
   drops: Record<string, number>;
-  nfs: { key: string; tag: string; state: string; rxPackets: number; txPackets: number; drops: Record<string, number> }[];
+  nfs: { key: string; tag: string; state: string; rxPackets: number; txPackets: number; drops: Record<string, number>; meta?: Record<string, unknown> }[];
 }
 
 /** The final summary line of `gnet run` / `gnet manager`. */

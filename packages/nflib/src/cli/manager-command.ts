@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM, then prints the same final JSON summary line as `gnet run`.
  * @module
  */
+import { DEFAULT_BURST } from '../runtime/manager.js';
 import { MultiProcessManager } from '../runtime/multi-process.js';
 import { regionNameOf } from '../runtime/region-layout.js';
 import { intFlag, parseFlags, UsageError } from './options.js';
@@ -32,9 +33,11 @@ NFs:
   --slots N            most NF instances at once (default 16)
   --nf-timeout MS      kill (SIGKILL) an NF whose heartbeat stops for MS ms (default 10000; 0 never)
 Data path:
-  --burst N            packets per batch (default 32)
-  --ring N             entries per NF ring, a power of two (default 1024)
+  --burst N            most packets per batch (default 256)
+  --ring N             batches per NF ring, a power of two (default 1024); as many batch
+                       descriptors are kept in the pool
   --pool N             packet buffers (default 16384)
+  --in-flight N        most packets received and not yet sent or dropped (default 4096)
 Output:
   --stats[=json]       live stats every second on stderr (a table, or one JSON object per line)
   --metrics-port N     serve Prometheus metrics on 127.0.0.1:N/metrics
@@ -49,7 +52,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet manager` with `argv` (after `manager`); resolves with the exit code. */
 export async function managerCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['name', 'in', 'out', 'chain', 'config', 'slots', 'nf-timeout', 'burst', 'ring', 'pool', 'metrics-port'],
+    valued: ['name', 'in', 'out', 'chain', 'config', 'slots', 'nf-timeout', 'burst', 'ring', 'pool', 'in-flight', 'metrics-port'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -64,8 +67,7 @@ export async function managerCommand(argv: string[], io: CliIo): Promise<number>
   const stats = statsFlag(flags);
   const ring = intFlag(flags, 'ring', 64, 1 << 16, 1024);
   if ((ring & (ring - 1)) !== 0) throw new UsageError(`--ring must be a power of two, got ${ring}`);
-  const burst = intFlag(flags, 'burst', 1, 1024, 32);
-  if (burst * 2 > ring) throw new UsageError(`--burst ${burst} needs --ring of at least ${burst * 2}`);
+  const burst = intFlag(flags, 'burst', 1, 1024, DEFAULT_BURST);
   const configPath = flags.values.get('config');
   const config = loadConfig(configPath);
   let manager: MultiProcessManager;
@@ -79,6 +81,7 @@ export async function managerCommand(argv: string[], io: CliIo): Promise<number>
       burst,
       ringSize: ring,
       poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 16384),
+      maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
       configText: config ? JSON.stringify(config.value) : undefined,
       configSource: configPath,
       onNfExit: (tag, key, reason) => io.err(`gnet manager ${name}: NF ${tag} (${key}) ${reason}; its in-flight packets were dropped (nf_dead)`),

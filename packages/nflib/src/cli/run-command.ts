@@ -6,7 +6,7 @@
  * @module
  */
 import { gpuInfo } from '@gnet/manager-native';
-import { Manager } from '../runtime/manager.js';
+import { DEFAULT_BURST, Manager } from '../runtime/manager.js';
 import type { ManagerPolicy } from '../runtime/policy.js';
 import type { NfSpec } from '../runtime/nf-instance.js';
 import { intFlag, parseFlags, UsageError } from './options.js';
@@ -38,8 +38,9 @@ Chain:
   --latency-bound US   the scheduler's latency bound for the chain, µs (default 1000)
   --sms N              SMs the scheduler shares out (default: the GPU's, else 8)
 Data path:
-  --burst N            packets per batch (default 32)
+  --burst N            most packets per batch (default 256)
   --pool N             packet buffers (default 32768)
+  --in-flight N        most packets received and not yet sent or dropped (default 4096)
 Output:
   --stats[=json]       live stats every second on stderr (a table, or one JSON object per line)
   --metrics-port N     serve Prometheus metrics on 127.0.0.1:N/metrics
@@ -53,7 +54,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet run` with `argv` (after `run`); resolves with the exit code. */
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
+    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'in-flight', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -85,8 +86,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     nfs,
     policy,
     instances: intFlag(flags, 'instances', 1, 64, 1) * workers,
-    burst: intFlag(flags, 'burst', 1, 1024, 32),
+    burst: intFlag(flags, 'burst', 1, 1024, DEFAULT_BURST),
     poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 32768),
+    maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
     configSource: configPath,
     onNfExit: (tag, key, reason, error) => {
       // Bad config found by the NF itself (a ConfigError from its init): the run cannot be right.

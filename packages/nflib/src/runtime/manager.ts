@@ -50,7 +50,10 @@ export interface ManagerOptions {
   instances?: number;
   /** The default chain (chain 0). Default: the NFs in order, then out to port 1 (or 0 if only one). */
   chain?: ServiceChain;
-  /** Most packets per batch (default 32): a port burst, and the capacity of the pool's batch descriptors. */
+  /**
+   * Most packets per batch (default {@link DEFAULT_BURST}): a port burst, and the capacity of the
+   * pool's batch descriptors.
+   */
   burst?: number;
   /** Pool slots (default 32768). */
   poolSlots?: number;
@@ -95,6 +98,14 @@ export interface Accounting {
 }
 
 const DROP_REASONS = ['nf', 'chain_end', 'bad_destination', 'no_instance', 'nf_ring_full', 'nf_dead', 'tx_full', 'pool_empty', 'bad_port'];
+
+/**
+ * Packets per batch unless asked otherwise. A batch costs the manager and each NF a fixed amount
+ * on top of its packets (ring operations, a handler call, routing a descriptor); measured on the
+ * manager thread with one no-op NF, 256 cost 0.7x the time per packet of 32. A port is polled for
+ * what it has, so a trickle is never held back to fill a batch.
+ */
+export const DEFAULT_BURST = 256;
 
 /** Descriptors kept back from receiving, so packets parting ways always find one to move into. */
 const SPARE_DESCRIPTORS = 2;
@@ -184,7 +195,7 @@ export class Manager {
     this.policyIntervalMs = options.policyIntervalMs ?? 1000;
     this.pool = pool;
     this.ports = ports;
-    this.burst = options.burst ?? 32;
+    this.burst = options.burst ?? DEFAULT_BURST;
     this.ringSize = options.ringSize ?? 1024;
     this.maxInFlight = Math.min(pool.slotCount, Math.max(options.maxInFlight ?? 4096, 2 * this.burst));
     const t = pool.batches;
@@ -216,7 +227,7 @@ export class Manager {
     const ports: ManagerPort[] = [];
     try {
       for (let i = 0; i < options.ports.length; i++) ports.push(await ManagerPort.open(i, options.ports[i].spec, options.ports[i].role));
-      const burst = options.burst ?? 32;
+      const burst = options.burst ?? DEFAULT_BURST;
       const pool =
         options.pool ??
         PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: 2048, batchCount: options.ringSize ?? 1024, batchCapacity: burst });

@@ -11,7 +11,7 @@ import { parseChain, type ServiceChain } from '../chain/service-chain.js';
 import { Action } from '../nf/actions.js';
 import type { StatsSnapshot } from '../stats/snapshot.js';
 import { ControlWord, NfState } from './attach.js';
-import { Manager, type Accounting, type ManagerOptions } from './manager.js';
+import { DEFAULT_BURST, Manager, type Accounting, type ManagerOptions } from './manager.js';
 import { ProcessInstance } from './process-instance.js';
 import { ManagerRegion, pidAlive } from './region.js';
 import { MAILBOX_HEADER_BYTES, MANAGER_PEER } from './mailbox.js';
@@ -112,7 +112,7 @@ export class MultiProcessManager {
         )
       : { services: [], finalAction: Action.OUT, finalDestination: defaultOut };
     const ringSize = options.ringSize ?? 1024;
-    const burst = options.burst ?? 32;
+    const burst = options.burst ?? DEFAULT_BURST;
     const region = ManagerRegion.create(options.name, {
       slotCount: options.slots ?? 16,
       ringCapacity: ringSize,
