@@ -16,6 +16,7 @@ import { basename, extname } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PacketPool } from '../pool/index.js';
 import { IdleBackoff, SpscRing } from '../ring/index.js';
+import { ManagerBell } from '../runtime/manager-bell.js';
 import { defineNamedCounters } from '../runtime/named-counters.js';
 import { ATTACH_KEY, COUNTERS_OFFSET, EMBEDDED_NAMED_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
 import { parseNfArgs, type NfArgs } from './args.js';
@@ -166,6 +167,7 @@ export class Context implements NfContext {
 
 /** Embedded mode: everything comes in the attach record; messages go through the worker port. */
 function workerLink(a: NfAttach, tag: string): NfLink {
+  const bell = new ManagerBell(a.managerBell);
   return {
     mode: 'embedded',
     pool: PacketPool.attach(a.poolBuffer),
@@ -182,6 +184,7 @@ function workerLink(a: NfAttach, tag: string): NfLink {
     configSource: a.configSource,
     send: (from, to, body) => parentPort?.postMessage({ type: 'gnet:msg', to, from, body }),
     publish: (key, value) => parentPort?.postMessage({ type: 'gnet:meta', key, value }),
+    wakeManager: () => bell.ring(),
     // Messages arrive as worker events; the manager thread outlives its workers.
     poll: () => null,
     // The message listener would keep the thread alive after its loop: let it end (the manager
@@ -379,6 +382,7 @@ export class PacketLoop {
     const { tx, counters } = this.link;
     counters[NfCounter.BATCHES] += n;
     const sent = n > 0 ? tx.enqueueBurst(ids, n) : 0;
+    if (sent > 0) this.link.wakeManager();
     if (sent === n) {
       this.sent(packets);
       return true;
@@ -396,6 +400,7 @@ export class PacketLoop {
       await new Promise((r) => setTimeout(r, 0));
       if ((this.gone = this.link.poll(this.ctx.deliver)) !== null) return false;
       done += tx.enqueueBurst(rest.subarray(done), rest.length - done);
+      this.link.wakeManager();
     }
     this.sent(packets);
     return true;

@@ -114,6 +114,9 @@ class ShmLink implements NfLink {
     if (!this.slot.outbox.post(to, body)) throw new Error(`gnet: NF ${this.tag} could not send a message to service ${to}: its outbox is full (or the message is too large)`);
   }
 
+  /** The manager of a region polls its rings (it cannot sleep on mapped memory): nothing to ring. */
+  wakeManager(): void {}
+
   publish(key: string, value: unknown): void {
     if (!this.slot.outbox.post(MANAGER_PEER, { key, value })) throw new Error(`gnet: NF ${this.tag} could not publish "${key}": its outbox is full (or the value is too large)`);
   }

@@ -45,6 +45,8 @@ export interface NfLink {
   readonly configSource: string;
   /** Sends `body` to every instance of service `to`. */
   send(from: number, to: number, body: unknown): void;
+  /** Called after batches were handed back: wakes a manager that sleeps waiting for them. */
+  wakeManager(): void;
   /** Tells the manager `key = value` about this NF (shown in its stats, read by its policy). */
   publish(key: string, value: unknown): void;
   /**

@@ -18,6 +18,8 @@ export interface NfAttach {
   txRing: { buffer: SharedArrayBuffer; byteOffset: number };
   /** Control block: see {@link ControlWord} (Int32Array) and {@link NfCounter} (Float64Array after it). */
   control: SharedArrayBuffer;
+  /** The manager's doorbell (`runtime/manager-bell.ts`), rung after handing batches back. */
+  managerBell: SharedArrayBuffer;
   serviceId: number;
   instanceId: number;
   /** The NF's tag (reference NF name or file name). */

@@ -25,6 +25,7 @@ import { Action } from '../nf/actions.js';
 import { PacketPool } from '../pool/index.js';
 import { LatencyHistogram } from '../stats/latency.js';
 import { addDrop, type NfCounters, type StatsSnapshot } from '../stats/snapshot.js';
+import { ManagerBell } from './manager-bell.js';
 import { ManagerPort } from './manager-port.js';
 import type { NfEndpoint } from './instance.js';
 import { NfInstance, type NfSpec } from './nf-instance.js';
@@ -171,6 +172,10 @@ export class Manager {
   private readonly dTime: Float64Array;
   /** Receive-to-transmit time of every packet sent, a batch at a time. */
   private readonly latency = new LatencyHistogram();
+  /** Rung by NF threads when they hand batches back (see {@link Manager.run}). */
+  private readonly bell = new ManagerBell();
+  /** More busy threads than cores (this one and every NF): idle turns sleep on the bell. */
+  private oversubscribed = false;
   /** Free descriptors. */
   private readonly freeD: Uint32Array;
   private freeDN: number;
@@ -266,6 +271,7 @@ export class Manager {
         this.pool.buffer as SharedArrayBuffer,
         this.burst,
         this.configSource,
+        this.bell.buffer,
         (i, reason) => this.detach(i, 'dead', reason),
         (from, to, body) => this.relayMessage(from.serviceId, to, body),
       );
@@ -304,9 +310,16 @@ export class Manager {
    * the core to whichever thread has work.
    */
   private grantSpin(): void {
-    const spin = this.instances.length + 1 <= availableParallelism() ? NF_SPIN_US : 0;
+    this.oversubscribed = this.instances.length + 1 > availableParallelism();
+    const spin = this.oversubscribed ? 0 : NF_SPIN_US;
     for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
   }
+
+  /** True when an NF has handed back a batch the manager has not taken yet. */
+  private readonly batchesWaiting = (): boolean => {
+    for (const inst of this.instances) if (!inst.tx.isEmpty) return true;
+    return false;
+  };
 
   /** Live instances of service `serviceId` (a copy). */
   instancesOf(serviceId: number): NfEndpoint[] {
@@ -694,6 +707,9 @@ export class Manager {
           lastYield = Date.now();
           this.consultPolicy(lastYield);
           continue;
+        } else if (this.oversubscribed && idleTurns > 16) {
+          // Sharing cores with the NFs it waits for: let them run until one hands a batch back.
+          this.bell.sleep(1, this.batchesWaiting);
         }
         const now = Date.now();
         if (now - lastYield >= 4) {

@@ -50,9 +50,10 @@ export class NfInstance extends NfEndpoint {
   }
 
   /** Attach record for the NF's `init()`. */
-  attach(poolBuffer: SharedArrayBuffer, burst: number, configSource: string): NfAttach {
+  attach(poolBuffer: SharedArrayBuffer, burst: number, configSource: string, managerBell: SharedArrayBuffer): NfAttach {
     return {
       poolBuffer,
+      managerBell,
       rxRing: { buffer: this.rx.buffer as SharedArrayBuffer, byteOffset: this.rx.byteOffset },
       txRing: { buffer: this.tx.buffer as SharedArrayBuffer, byteOffset: this.tx.byteOffset },
       control: this.control,
@@ -74,11 +75,12 @@ export class NfInstance extends NfEndpoint {
     poolBuffer: SharedArrayBuffer,
     burst: number,
     configSource: string,
+    managerBell: SharedArrayBuffer,
     onExit: (inst: NfInstance, reason: string) => void,
     onMessage: (inst: NfInstance, to: number, body: unknown) => void,
   ): Promise<void> {
     const worker = new Worker(new URL(this.spec.module.startsWith('file:') ? this.spec.module : `file://${this.spec.module}`), {
-      workerData: { [ATTACH_KEY]: this.attach(poolBuffer, burst, configSource) },
+      workerData: { [ATTACH_KEY]: this.attach(poolBuffer, burst, configSource, managerBell) },
       argv: ['--', ...(this.spec.nfArgs ?? [])],
     });
     this.worker = worker;
