@@ -109,7 +109,6 @@ export class Forwarder {
    * without a config entry drops the packet.
    */
   forwardBatch(batch: PacketBatch, hops: Int32Array, index: Uint16Array, n: number): void {
-    const d = batch.data;
     const v = batch.view;
     const offsets = batch.offsets;
     const action = batch.action;
@@ -126,12 +125,11 @@ export class Forwarder {
         continue;
       }
       const o = offsets[i];
-      // TTL - 1 and RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), where ~m + m' = 0xfeff for m' = m - 0x100.
-      d[o + 22]--;
-      const c = (~((d[o + 24] << 8) | d[o + 25]) & 0xffff) + 0xfeff;
-      const sum = ~((c & 0xffff) + (c >>> 16));
-      d[o + 24] = sum >> 8;
-      d[o + 25] = sum;
+      // TTL - 1: the TTL/protocol word m becomes m' = m - 0x100, and the checksum follows RFC 1624
+      // eqn. 3, HC' = ~(~HC + ~m + m'), where ~m + m' = 0xfeff.
+      v.setUint16(o + 22, v.getUint16(o + 22) - 0x100);
+      const c = (~v.getUint16(o + 24) & 0xffff) + 0xfeff;
+      v.setUint16(o + 24, ~((c & 0xffff) + (c >>> 16)));
       v.setUint32(o, eth[3 * hop]);
       v.setUint32(o + 4, eth[3 * hop + 1]);
       v.setUint32(o + 8, eth[3 * hop + 2]);
@@ -202,9 +200,12 @@ function plainIp4(d: Uint8Array, v: DataView, o: number, len: number): boolean {
   if (len < 34 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00 || d[o + 14] !== 0x45 || d[o + 22] <= 1) return false;
   const total = (d[o + 16] << 8) | d[o + 17];
   if (total < 20 || total > len - 14) return false;
-  // The ones' complement sum of the 10 header words folds to 0xffff when the checksum is right.
-  let s = v.getUint16(o + 14) + v.getUint16(o + 16) + v.getUint16(o + 18) + v.getUint16(o + 20) + v.getUint16(o + 22);
-  s += v.getUint16(o + 24) + v.getUint16(o + 26) + v.getUint16(o + 28) + v.getUint16(o + 30) + v.getUint16(o + 32);
+  // The ones' complement sum of the ten header words (read as five 32-bit words) folds to 0xffff
+  // when the checksum is right.
+  let s = halves(v.getUint32(o + 14)) + halves(v.getUint32(o + 18)) + halves(v.getUint32(o + 22)) + halves(v.getUint32(o + 26)) + halves(v.getUint32(o + 30));
   s = (s & 0xffff) + (s >>> 16);
   return (s & 0xffff) + (s >>> 16) === 0xffff;
 }
+
+/** The sum of the two 16-bit halves of a 32-bit word. */
+const halves = (w: number) => (w >>> 16) + (w & 0xffff);
