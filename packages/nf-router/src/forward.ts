@@ -208,4 +208,6 @@ function plainIp4(d: Uint8Array, v: DataView, o: number, len: number): boolean {
 }
 
 /** The sum of the two 16-bit halves of a 32-bit word. */
-const halves = (w: number) => (w >>> 16) + (w & 0xffff);
+function halves(w: number): number {
+  return (w >>> 16) + (w & 0xffff);
+}
