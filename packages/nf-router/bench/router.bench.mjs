@@ -5,7 +5,10 @@
 //     in a full run, rte_lpm), built here against libdpdk-dev (bench/rte-lpm-peer.c). Goal >= 0.8x DPDK.
 // (2) The LPM kernel (kernels/lpm.cu) on the emulated device and, when usable, a GPU (goal on H100:
 //     >= 2 G lookups/s), same table and destinations.
-// (3) The router NF end to end: 64 B frames from a generator port through `router` (cpu mode, one
+// (3) The router NF's cpu-mode handler alone (Forwarder.routeBatch: validate, LPM, TTL, MAC
+//     rewrite) over in-memory batches of 64 B frames, beside a no-op handler, with DPDK's lookup
+//     cost as context: what one core gives the NF once the manager is out of the way (< 60 ns/pkt).
+// (4) The router NF end to end: 64 B frames from a generator port through `router` (cpu mode, one
 //     instance) to a null port, full table, vs nflib's no-op NF on the same ports. Goal >= 15 Mpps.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,18 +18,19 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
 import { GpuDevice, KernelArgs, buildHostKernel, gpuInfo } from '@gnet/manager-native';
-import { Manager } from '@gnet/nflib';
-import { Lpm, lpmPtxPath, parseRoutes } from '@gnet/nf-router';
+import { Action, Manager } from '@gnet/nflib';
+import { Forwarder, Lpm, lpmPtxPath, parseRouterConfig, parseRoutes, routerSection } from '@gnet/nf-router';
 
 const quick = process.env.BENCH_QUICK === '1';
 const reps = quick ? 3 : 7;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'gnet-router-bench-'));
 const print = (group, row) => console.log(`BENCH ${JSON.stringify({ group, ...row })}`);
+const gbps = (mpps) => (mpps * 64 * 8) / 1e3; // 64 B frames
 const NHOPS = 64;
 
 // --- The table: the shared snapshot, or a generated one with its prefix-length mix.
-const shared = here('../../../../shared/data/routes/internet-prefixes.txt.gz');
+const shared = [here('../../../../shared/data/routes/internet-prefixes.txt.gz'), '/work/shared/data/routes/internet-prefixes.txt.gz'].find((f) => existsSync(f)) ?? '';
 let routeText;
 let tableNote;
 const hopOf = (net, len) => (Math.imul((net ^ (len << 27)) >>> 0, 2654435761) >>> 0) % NHOPS;
@@ -200,9 +204,7 @@ else {
   print(G2, { case: 'batch of 1M', impl: 'gnet gpu', mpps: g.kernelBest, gbps: null, latencyUs: null, mlookups: g.kernelBest, mlookupsWithCopies: g.withCopies, notes: `${g.name}; synchronous launch incl. its overhead (best of ${reps}); goal >= 2000 M/s on H100: ${g.kernelBest >= 2000 ? 'met' : 'not met'}; ${g.sum === gnetSum ? 'answers agree with the CPU' : 'ANSWERS DIFFER'}` });
 }
 
-// --- (3) The router NF end to end.
-const G3 = 'router NF end to end, 64 B, cpu mode, one instance';
-const packets = quick ? 1_000_000 : 4_000_000;
+// --- The router config of (3) and (4): the full table plus a default route, 64 next hops on port 1.
 const cfgPath = join(work, 'router.json');
 writeFileSync(routesFile, routeText + '0.0.0.0/0 0\n'); // every generated destination has a route
 writeFileSync(
@@ -215,6 +217,81 @@ writeFileSync(
     },
   }),
 );
+const routerCfg = JSON.parse(readFileSync(cfgPath, 'utf8')).router;
+
+// --- (3) The handler alone: what the cpu hook runs per batch, without the manager and its rings.
+const G3 = 'router NF handler alone, 64 B, cpu mode, one core';
+const FRAMES = 65536; // as many as the flows of (4), each to its own random destination
+const BURST = 64;
+const frames = new Uint8Array(FRAMES * 64);
+const fv = new DataView(frames.buffer);
+for (let f = 0, x = 777; f < FRAMES; f++) {
+  const o = f * 64;
+  frames.set([0x02, 0, 0, 0, 0, 0xa0, 0x02, 0, 0, 0, 0, 0xb0, 0x08, 0x00, 0x45, 0, 0, 50, 0, 0, 0x40, 0, 255, 17], o);
+  fv.setUint32(o + 26, 0x0a000001 + (f & 0xff));
+  fv.setUint32(o + 30, (x = (Math.imul(x, 1664525) + 1013904223) >>> 0));
+  let sum = 0;
+  for (let k = 14; k < 34; k += 2) sum += fv.getUint16(o + k);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  fv.setUint16(o + 24, ~((sum & 0xffff) + (sum >>> 16)) & 0xffff);
+}
+const pristine = frames.slice();
+// A batch over plain memory with PacketBatch's fields.
+const batch = {
+  count: BURST,
+  data: frames,
+  view: fv,
+  offsets: new Uint32Array(BURST),
+  lengths: new Uint32Array(BURST).fill(64),
+  capacity: 64,
+  action: new Uint8Array(BURST),
+  destination: new Uint16Array(BURST),
+  port: new Uint16Array(BURST),
+  flowHash: new Uint32Array(BURST),
+  slots: new Uint32Array(BURST),
+};
+const fwd = new Forwarder(parseRouterConfig(routerSection(routerCfg, cfgPath)));
+const handlers = { noop: () => {}, router: (b) => fwd.routeBatch(b) };
+/** ns per packet of one pass over all frames, batch by batch, as the NF runtime hands them over. */
+function handlerPass(handler) {
+  const t = performance.now();
+  for (let f = 0; f < FRAMES; f += BURST) {
+    for (let i = 0; i < BURST; i++) batch.offsets[i] = (f + i) * 64;
+    batch.action.fill(Action.NEXT);
+    handler(batch);
+  }
+  return ((performance.now() - t) * 1e6) / FRAMES;
+}
+const handlerNs = { noop: [], router: [] };
+let ttlLeft = 254;
+for (let r = 0; r < (quick ? 21 : 61); r++) {
+  if (ttlLeft === 0) {
+    frames.set(pristine); // every pass decrements each TTL: restore them outside the timed passes
+    ttlLeft = 254;
+  }
+  for (const k of ['noop', 'router']) handlerNs[k].push(handlerPass(handlers[k]));
+  ttlLeft--;
+}
+const median = (v) => v.slice().sort((a, b) => a - b)[v.length >> 1];
+const [forwarded] = fwd.counters;
+const ns = { noop: Math.min(...handlerNs.noop), router: Math.min(...handlerNs.router) };
+print(G3, { case: 'batches of 64 in memory', impl: 'no-op handler (peer)', mpps: 1e3 / ns.noop, gbps: null, latencyUs: null, nsPerPacket: ns.noop, notes: `the same batch loop with an empty handler; best of ${handlerNs.noop.length} passes over ${FRAMES} frames` });
+print(G3, {
+  case: 'batches of 64 in memory',
+  impl: 'gnet router handler (cpu hook: Forwarder.routeBatch)',
+  mpps: 1e3 / ns.router,
+  gbps: gbps(1e3 / ns.router),
+  latencyUs: null,
+  nsPerPacket: ns.router,
+  notes: `validate IPv4 + checksum, LPM, TTL - 1 + checksum update, Ethernet rewrite, action OUT/port; ${ns.router.toFixed(1)} ns/pkt best, ${median(handlerNs.router).toFixed(1)} median of ${handlerNs.router.length} passes over ${FRAMES} frames to random destinations (full table + default route); goal < 60 ns/pkt: ${ns.router < 60 ? 'met' : 'not met'}; ${forwarded === FRAMES * handlerNs.router.length ? 'every frame forwarded' : `ONLY ${forwarded} of ${FRAMES * handlerNs.router.length} FORWARDED`}`,
+});
+// Context: DPDK's bulk lookup alone (no packet work) in this run, from (1).
+const ctx = lpmPeer ? ['DPDK rte_lpm_lookup_bulk', lpmPeer.bulkMlps] : fib ? ['DPDK rte_fib_lookup_bulk', fib.bulkMlps] : undefined;
+if (ctx) print(G3, { case: 'lookups alone (context)', impl: ctx[0], mpps: ctx[1], gbps: null, latencyUs: null, nsPerPacket: 1e3 / ctx[1], notes: `from the lookup rows above: 1M random destinations, full table, no packet work${lpmPeer ? '' : ' (rte_lpm is not run in a quick run)'}` });
+
+// --- (4) The router NF end to end.
+const G4 = 'router NF end to end, 64 B, cpu mode, one instance';
+const packets = quick ? 1_000_000 : 4_000_000;
 const routerModule = fileURLToPath(import.meta.resolve('@gnet/nf-router/nf'));
 async function e2e(module, config, configSource) {
   const m = await Manager.create({
@@ -246,7 +323,6 @@ async function e2e(module, config, configSource) {
     await m.close();
   }
 }
-const routerCfg = JSON.parse(readFileSync(cfgPath, 'utf8')).router;
 let nf = { mpps: 0 };
 let noop = { mpps: 0 };
 for (let r = 0; r < (quick ? 1 : 2); r++) {
@@ -255,9 +331,8 @@ for (let r = 0; r < (quick ? 1 : 2); r++) {
   const r1 = await e2e(routerModule, { ...routerCfg, mode: 'cpu', workers: 1 }, cfgPath);
   if (r1.mpps > nf.mpps) nf = r1;
 }
-const gbps = (mpps) => (mpps * 64 * 8) / 1e3;
-print(G3, { case: 'gen -> NF -> null', impl: 'nflib no-op NF (peer)', mpps: noop.mpps, gbps: gbps(noop.mpps), latencyUs: null, notes: `bench/noop-nf.mjs: the manager and ring cost alone; ${packets} pkts; ${noop.pct.toFixed(1)}% forwarded` });
-print(G3, {
+print(G4, { case: 'gen -> NF -> null', impl: 'nflib no-op NF (peer)', mpps: noop.mpps, gbps: gbps(noop.mpps), latencyUs: null, notes: `bench/noop-nf.mjs: the manager and ring cost alone; ${packets} pkts; ${noop.pct.toFixed(1)}% forwarded` });
+print(G4, {
   case: 'gen -> NF -> null',
   impl: 'gnet router, cpu mode',
   mpps: nf.mpps,

@@ -1,12 +1,14 @@
 /**
  * The router's per-packet work, split around the route lookup so that the CPU path and the GPU
  * path (lookup in the kernel) run the same code before and after it and give identical bytes:
- * {@link Forwarder.classify} validates a frame and returns the address to look up (or decides the
- * frame's fate itself), {@link Forwarder.forward} applies a lookup result.
+ * {@link Forwarder.classifyBatch} validates the frames and gathers the addresses to look up (or
+ * decides a frame's fate itself), {@link Forwarder.forwardBatch} applies the lookup results.
+ * Both work a batch at a time with the common frame inline, so each loop stays small and
+ * monomorphic; anything unusual takes the full per-frame path.
  *
  * @module
  */
-import { Action, ip4ChecksumValid, decrementIp4Ttl, type PacketBatch } from '@gnet/nflib';
+import { Action, ip4ChecksumValid, type PacketBatch } from '@gnet/nflib';
 import type { Lpm } from './lpm.js';
 import type { RouterConfig } from './config.js';
 
@@ -47,11 +49,12 @@ export class Forwarder {
   /** Destination + source MAC by next hop id: bytes 0..11 of the Ethernet header as three u32s. */
   private readonly hopEth: Uint32Array;
   private readonly otherAction: number;
-  // Scratch of routeBatch: destinations to look up, their packet indices, the answers.
+  private readonly otherPort: number;
+  /** Packet index of each address to look up (routeBatch's scratch). */
+  private index = new Uint16Array(0);
+  // Scratch of routeBatch for batches larger than the table's own (Lpm.batchAddrs).
   private addrs = new Uint32Array(0);
   private hops = new Int32Array(0);
-  private index = new Uint16Array(0);
-  private readonly otherPort: number;
 
   /** Builds the state from a validated config; `counters` from `ctx.defineCounters(ROUTER_COUNTERS)`. */
   constructor(config: RouterConfig, counters: Float64Array = new Float64Array(ROUTER_COUNTERS.length)) {
@@ -79,12 +82,87 @@ export class Forwarder {
   }
 
   /**
-   * Validates packet `i`: an IPv4 frame with a sound header (version 4, IHL >= 5, total length
-   * within the frame, correct checksum) and a TTL above 1 returns its destination address, to be
-   * looked up. Anything else gets its action here (drop, or non-IPv4 per the `other` policy), is
-   * counted, and returns -1.
+   * Validates every packet of the batch. An IPv4 frame with a sound header (version 4, IHL >= 5,
+   * total length within the frame, correct checksum) and a TTL above 1 is to be looked up: its
+   * destination goes to `addrs[n]` and its packet index to `index[n]`. Anything else gets its action
+   * here (drop, or non-IPv4 per the `other` policy) and is counted. Returns n.
    */
-  classify(batch: PacketBatch, i: number): number {
+  classifyBatch(batch: PacketBatch, addrs: Uint32Array, index: Uint16Array): number {
+    const d = batch.data;
+    const v = batch.view;
+    const offsets = batch.offsets;
+    const lengths = batch.lengths;
+    let n = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const o = offsets[i];
+      if (plainIp4(d, v, o, lengths[i]) || this.check(batch, i)) {
+        addrs[n] = v.getUint32(o + 30);
+        index[n++] = i;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Forwards packet `index[k]` to next hop `hops[k]` (-1: no route), for k < n: TTL - 1 with an
+   * incremental checksum update, Ethernet addresses of the next hop, out on its port. A next hop
+   * without a config entry drops the packet.
+   */
+  forwardBatch(batch: PacketBatch, hops: Int32Array, index: Uint16Array, n: number): void {
+    const v = batch.view;
+    const offsets = batch.offsets;
+    const action = batch.action;
+    const destination = batch.destination;
+    const hopPort = this.hopPort;
+    const eth = this.hopEth;
+    let forwarded = 0;
+    for (let k = 0; k < n; k++) {
+      const i = index[k];
+      const hop = hops[k];
+      const port = hop >= 0 && hop < hopPort.length ? hopPort[hop] : -1;
+      if (port < 0) {
+        this.drop(batch, i, hop < 0 ? NO_ROUTE : NO_NEXTHOP);
+        continue;
+      }
+      const o = offsets[i];
+      // TTL - 1: the TTL/protocol word m becomes m' = m - 0x100, and the checksum follows RFC 1624
+      // eqn. 3, HC' = ~(~HC + ~m + m'), where ~m + m' = 0xfeff.
+      v.setUint16(o + 22, v.getUint16(o + 22) - 0x100);
+      const c = (~v.getUint16(o + 24) & 0xffff) + 0xfeff;
+      v.setUint16(o + 24, ~((c & 0xffff) + (c >>> 16)));
+      v.setUint32(o, eth[3 * hop]);
+      v.setUint32(o + 4, eth[3 * hop + 1]);
+      v.setUint32(o + 8, eth[3 * hop + 2]);
+      action[i] = Action.OUT;
+      destination[i] = port;
+      forwarded++;
+    }
+    this.counters[FORWARDED] += forwarded;
+  }
+
+  /**
+   * The whole batch on the CPU, shaped like the GPU path: classify, look the gathered destinations
+   * up in one batch (in the table's own memory, so without copies), forward.
+   */
+  routeBatch(batch: PacketBatch): void {
+    if (this.index.length < batch.count) this.index = new Uint16Array(batch.count);
+    const own = batch.count <= this.lpm.batchAddrs.length;
+    if (!own && this.addrs.length < batch.count) {
+      this.addrs = new Uint32Array(batch.count);
+      this.hops = new Int32Array(batch.count);
+    }
+    const addrs = own ? this.lpm.batchAddrs : this.addrs;
+    const hops = own ? this.lpm.batchHops : this.hops;
+    const n = this.classifyBatch(batch, addrs, this.index);
+    this.lpm.lookupBatch(addrs, hops, n);
+    this.forwardBatch(batch, hops, this.index, n);
+  }
+
+  /**
+   * Packet `i` in full (any frame): true for one to look up; otherwise gives it its action, counts
+   * it, and returns false.
+   */
+  private check(batch: PacketBatch, i: number): boolean {
     const d = batch.data;
     const o = batch.offsets[i];
     const len = batch.lengths[i];
@@ -94,7 +172,7 @@ export class Forwarder {
       this.counters[type === 0x0806 ? ARP : type === 0x86dd ? IPV6 : OTHER]++;
       batch.action[i] = this.otherAction;
       batch.destination[i] = this.otherPort;
-      return -1;
+      return false;
     }
     const l3 = o + 14;
     const vihl = d[l3];
@@ -104,61 +182,32 @@ export class Forwarder {
     if (!ip4ChecksumValid(batch.view, l3)) return this.drop(batch, i, BAD_CHECKSUM);
     // RFC 1812 5.3.1: a packet that would leave with TTL 0 is not forwarded (no ICMP error is sent).
     if (d[l3 + 8] <= 1) return this.drop(batch, i, TTL_EXPIRED);
-    return batch.view.getUint32(l3 + 16);
+    return true;
   }
 
-  /**
-   * Forwards packet `i` (one {@link classify} accepted) to next hop `hop` (-1: no route): TTL - 1
-   * with an incremental checksum update, Ethernet addresses of the next hop, out on its port.
-   */
-  forward(batch: PacketBatch, i: number, hop: number): void {
-    if (hop < 0) {
-      this.drop(batch, i, NO_ROUTE);
-      return;
-    }
-    const port = hop < this.hopPort.length ? this.hopPort[hop] : -1;
-    if (port < 0) {
-      this.drop(batch, i, NO_NEXTHOP);
-      return;
-    }
-    const v = batch.view;
-    const o = batch.offsets[i];
-    decrementIp4Ttl(v, o + 14);
-    const e = this.hopEth;
-    v.setUint32(o, e[3 * hop]);
-    v.setUint32(o + 4, e[3 * hop + 1]);
-    v.setUint32(o + 8, e[3 * hop + 2]);
-    batch.action[i] = Action.OUT;
-    batch.destination[i] = port;
-    this.counters[FORWARDED]++;
-  }
-
-  /**
-   * The whole batch on the CPU, shaped like the GPU path: classify, look the gathered destinations
-   * up in one batch (whose independent loads overlap their cache misses), forward.
-   */
-  routeBatch(batch: PacketBatch): void {
-    if (this.index.length < batch.count) this.grow(batch.count);
-    let n = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const dst = this.classify(batch, i);
-      if (dst < 0) continue;
-      this.addrs[n] = dst;
-      this.index[n++] = i;
-    }
-    this.lpm.lookupBatch(this.addrs, this.hops, n);
-    for (let k = 0; k < n; k++) this.forward(batch, this.index[k], this.hops[k]);
-  }
-
-  private grow(n: number): void {
-    this.addrs = new Uint32Array(n);
-    this.hops = new Int32Array(n);
-    this.index = new Uint16Array(n);
-  }
-
-  private drop(batch: PacketBatch, i: number, reason: number): number {
+  private drop(batch: PacketBatch, i: number, reason: number): false {
     batch.action[i] = Action.DROP;
     this.counters[reason]++;
-    return -1;
+    return false;
   }
+}
+
+/**
+ * The common frame at `o`, checked inline by classifyBatch: IPv4 without options, total length
+ * within the frame, TTL above 1, checksum right. False does not mean bad: check() decides then.
+ */
+function plainIp4(d: Uint8Array, v: DataView, o: number, len: number): boolean {
+  if (len < 34 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00 || d[o + 14] !== 0x45 || d[o + 22] <= 1) return false;
+  const total = (d[o + 16] << 8) | d[o + 17];
+  if (total < 20 || total > len - 14) return false;
+  // The ones' complement sum of the ten header words (read as five 32-bit words) folds to 0xffff
+  // when the checksum is right.
+  let s = halves(v.getUint32(o + 14)) + halves(v.getUint32(o + 18)) + halves(v.getUint32(o + 22)) + halves(v.getUint32(o + 26)) + halves(v.getUint32(o + 30));
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16) === 0xffff;
+}
+
+/** The sum of the two 16-bit halves of a 32-bit word. */
+function halves(w: number): number {
+  return (w >>> 16) + (w & 0xffff);
 }

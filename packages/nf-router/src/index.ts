@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { lpmPtxPath } from './kernels.js';
-export { Lpm, LPM_VALID, LPM_EXT, LPM_VALUE, LPM_MAX_NEXTHOP, type LpmOptions, type LpmDirty } from './lpm.js';
+export { Lpm, LPM_VALID, LPM_EXT, LPM_VALUE, LPM_MAX_NEXTHOP, LPM_BATCH, type LpmOptions, type LpmDirty } from './lpm.js';
 export {
   parseRoutes,
   parseIp4,

@@ -13,8 +13,13 @@
  * its tbl24 and tbl8 reads across a group's release and reuse could read the reused group; freed
  * groups are reused oldest first to make that window as wide as possible.)
  *
+ * The tables live in a WebAssembly memory, where {@link Lpm.lookupBatch} runs as WebAssembly
+ * (`lpm-wasm.ts`); tables in caller-given buffers (e.g. shared with another thread) are looked up
+ * by the JavaScript loop instead.
+ *
  * @module
  */
+import { TBL24_BYTES, wasmTables, type WasmTables } from './lpm-wasm.js';
 
 /** Entry bit: the entry holds a next hop (or a group pointer, with {@link LPM_EXT}). */
 export const LPM_VALID = 0x80000000;
@@ -24,8 +29,10 @@ export const LPM_EXT = 0x40000000;
 export const LPM_VALUE = 0x3fffffff;
 /** The largest next hop id an entry can hold. */
 export const LPM_MAX_NEXTHOP = LPM_VALUE;
+/** Entries of {@link Lpm.batchAddrs} and {@link Lpm.batchHops}. */
+export const LPM_BATCH = 4096;
 
-const TBL24_SIZE = 1 << 24;
+const TBL24_SIZE = TBL24_BYTES / 4;
 const GROUP = 256;
 const VALID_EXT = (LPM_VALID | LPM_EXT) >>> 0;
 
@@ -73,10 +80,19 @@ export class Lpm {
   readonly tbl24: Uint32Array;
   /** tbl8 entries: 256 per group. */
   readonly tbl8: Uint32Array;
+  /**
+   * Addresses for a copy-free {@link Lpm.lookupBatch}: `lookupBatch(lpm.batchAddrs, lpm.batchHops, n)`
+   * works in the table's own memory ({@link LPM_BATCH} entries; other arrays are copied in and out).
+   */
+  readonly batchAddrs: Uint32Array;
+  /** Results of a copy-free {@link Lpm.lookupBatch}, see {@link Lpm.batchAddrs}. */
+  readonly batchHops: Int32Array;
   /** The same tables as signed integers, for the lookup loops. */
   private readonly tbl24i: Int32Array;
   private readonly tbl8i: Int32Array;
   private addrView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /** The WebAssembly lookup over this table's memory, when it has one. */
+  private readonly wasm: WasmTables | undefined;
   /** Depth (prefix length) of the rule behind each tbl24 entry (0: none); host side only. */
   private readonly depth24: Uint8Array;
   /** Depth of the rule behind each tbl8 entry. */
@@ -100,8 +116,20 @@ export class Lpm {
   constructor(options: LpmOptions = {}) {
     this.groups = options.tbl8Groups ?? 8192;
     if (!Number.isInteger(this.groups) || this.groups < 1 || this.groups > LPM_VALUE >>> 8) throw new RangeError(`tbl8Groups must be an integer in 1..${LPM_VALUE >>> 8}`);
-    this.tbl24 = options.buffers ? new Uint32Array(options.buffers.tbl24, 0, TBL24_SIZE) : new Uint32Array(TBL24_SIZE);
-    this.tbl8 = options.buffers ? new Uint32Array(options.buffers.tbl8, 0, this.groups * GROUP) : new Uint32Array(this.groups * GROUP);
+    const tbl8Size = this.groups * GROUP;
+    this.wasm = options.buffers ? undefined : wasmTables(4 * tbl8Size, LPM_BATCH);
+    if (this.wasm) {
+      const w = this.wasm;
+      this.tbl24 = new Uint32Array(w.buffer, 0, TBL24_SIZE);
+      this.tbl8 = new Uint32Array(w.buffer, w.tbl8, tbl8Size);
+      this.batchAddrs = new Uint32Array(w.buffer, w.addrs, LPM_BATCH);
+      this.batchHops = new Int32Array(w.buffer, w.hops, LPM_BATCH);
+    } else {
+      this.tbl24 = options.buffers ? new Uint32Array(options.buffers.tbl24, 0, TBL24_SIZE) : new Uint32Array(TBL24_SIZE);
+      this.tbl8 = options.buffers ? new Uint32Array(options.buffers.tbl8, 0, tbl8Size) : new Uint32Array(tbl8Size);
+      this.batchAddrs = new Uint32Array(LPM_BATCH);
+      this.batchHops = new Int32Array(LPM_BATCH);
+    }
     this.tbl24i = new Int32Array(this.tbl24.buffer, this.tbl24.byteOffset, TBL24_SIZE);
     this.tbl8i = new Int32Array(this.tbl8.buffer, this.tbl8.byteOffset, this.tbl8.length);
     this.depth24 = new Uint8Array(TBL24_SIZE);
@@ -127,10 +155,32 @@ export class Lpm {
   }
 
   /**
-   * Looks up `n` addresses: `out[i]` = next hop of `addrs[i]`, or -1. Allocation-free after the
-   * first call with a given address array.
+   * Looks up `n` addresses: `out[i]` = next hop of `addrs[i]`, or -1. On a data path pass
+   * {@link Lpm.batchAddrs} and {@link Lpm.batchHops}: no copies and no allocation.
+   * @throws RangeError when `n` exceeds either array.
    */
   lookupBatch(addrs: Uint32Array, out: Int32Array, n: number): void {
+    if (!(n <= addrs.length && n <= out.length)) throw new RangeError(`lookupBatch: n = ${n} exceeds the arrays (${addrs.length} addresses, ${out.length} results)`);
+    const w = this.wasm;
+    if (w === undefined) {
+      this.lookupBatchJs(addrs, out, n);
+      return;
+    }
+    if (addrs === this.batchAddrs && out === this.batchHops) {
+      if (n > 0) w.lookup(w.addrs, w.hops, n, w.tbl8);
+      return;
+    }
+    // Other arrays go through the scratch in chunks (a view per chunk: set() copies like memcpy).
+    for (let i = 0; i < n; i += LPM_BATCH) {
+      const m = Math.min(LPM_BATCH, n - i);
+      this.batchAddrs.set(addrs.subarray(i, i + m));
+      w.lookup(w.addrs, w.hops, m, w.tbl8);
+      out.set(this.batchHops.subarray(0, m), i);
+    }
+  }
+
+  /** {@link Lpm.lookupBatch} in JavaScript, for tables outside a WebAssembly memory. */
+  private lookupBatchJs(addrs: Uint32Array, out: Int32Array, n: number): void {
     // Signed views keep every value a small integer for V8 (a u32 >= 2^31 would become a double),
     // and eight independent lookups per step let the CPU overlap their cache misses.
     if (this.addrView.buffer !== addrs.buffer || this.addrView.byteOffset !== addrs.byteOffset || this.addrView.length < n) {

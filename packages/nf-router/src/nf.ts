@@ -62,14 +62,7 @@ export const routerNf = defineNf<State, Buf>({
     };
   },
   pre(batch, buf, rt) {
-    let n = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const dst = rt.state.fwd.classify(batch, i);
-      if (dst < 0) continue;
-      buf.addrs[n] = dst;
-      buf.index[n++] = i;
-    }
-    buf.n = n;
+    buf.n = rt.state.fwd.classifyBatch(batch, buf.addrs, buf.index);
   },
   htod(batch, buf, rt) {
     const { fwd, d24, d8 } = rt.state;
@@ -88,7 +81,7 @@ export const routerNf = defineNf<State, Buf>({
     if (buf.n > 0) rt.stream!.dtoh(buf.hops, 0, buf.dHops, buf.n * 4);
   },
   post(batch, buf, rt) {
-    for (let k = 0; k < buf.n; k++) rt.state.fwd.forward(batch, buf.index[k], buf.hops[k]);
+    rt.state.fwd.forwardBatch(batch, buf.hops, buf.index, buf.n);
   },
   cpu(batch, rt) {
     rt.state.fwd.routeBatch(batch);

@@ -1,8 +1,9 @@
 // The DIR-24-8 table against a naive longest-prefix scan: random tables with interleaved adds and
 // deletes, and the edge cases (/0, /32, nested prefixes, deletes that uncover a shorter prefix,
-// tbl8 group reuse and exhaustion).
+// tbl8 group reuse and exhaustion), for both batch lookups: WebAssembly over the table's own memory
+// (the default) and JavaScript over caller-given buffers.
 import { describe, expect, it } from 'vitest';
-import { Lpm, LPM_EXT, LPM_VALID } from '../src/lpm.js';
+import { Lpm, LPM_BATCH, LPM_EXT, LPM_VALID } from '../src/lpm.js';
 
 /** Longest-prefix match by scanning every route. */
 class Naive {
@@ -54,13 +55,24 @@ function probes(n: Naive, r: () => number, extra: number): Uint32Array {
 function expectSame(lpm: Lpm, n: Naive, addrs: Uint32Array): void {
   const got = new Int32Array(addrs.length);
   lpm.lookupBatch(addrs, got, addrs.length);
+  // The copy-free way too, in batches of every size mod 8 (the WebAssembly loop takes 4 at a time).
+  const copyFree = new Int32Array(addrs.length);
+  for (let i = 0, m = 1; i < addrs.length; i += m, m = (m % 67) + 1) {
+    const k = Math.min(m, addrs.length - i);
+    lpm.batchAddrs.set(addrs.subarray(i, i + k));
+    lpm.lookupBatch(lpm.batchAddrs, lpm.batchHops, k);
+    copyFree.set(lpm.batchHops.subarray(0, k), i);
+  }
   for (let i = 0; i < addrs.length; i++) {
     const want = n.lookup(addrs[i]);
-    if (got[i] !== want || lpm.lookup(addrs[i]) !== want) {
-      expect({ addr: addrs[i], got: got[i], single: lpm.lookup(addrs[i]) }).toEqual({ addr: addrs[i], got: want, single: want });
+    if (got[i] !== want || copyFree[i] !== want || lpm.lookup(addrs[i]) !== want) {
+      expect({ addr: addrs[i], got: got[i], copyFree: copyFree[i], single: lpm.lookup(addrs[i]) }).toEqual({ addr: addrs[i], got: want, copyFree: want, single: want });
     }
   }
 }
+
+/** A table whose lookups run in JavaScript: one over caller-given buffers. */
+const jsLpm = (groups: number) => new Lpm({ tbl8Groups: groups, buffers: { tbl24: new ArrayBuffer(4 << 24), tbl8: new ArrayBuffer(groups * 1024) } });
 
 describe('Lpm (DIR-24-8)', () => {
   it('answers -1 on an empty table', () => {
@@ -152,7 +164,7 @@ describe('Lpm (DIR-24-8)', () => {
   it('agrees with a naive scan on random tables with adds and deletes', () => {
     const r = rng(20261122);
     for (let round = 0; round < 6; round++) {
-      const lpm = new Lpm({ tbl8Groups: 512 });
+      const lpm = round % 2 === 0 ? new Lpm({ tbl8Groups: 512 }) : jsLpm(512);
       const n = new Naive();
       const added: [number, number][] = [];
       // Clustered prefixes (a few /8s) so that routes nest; every length, weighted like real tables.
@@ -181,5 +193,35 @@ describe('Lpm (DIR-24-8)', () => {
       expect(lpm.groupsInUse).toBe(0);
       expect(lpm.lookup(bases[0])).toBe(-1);
     }
+  });
+
+  it('looks up batches of any size, through its own memory or copied in chunks', () => {
+    const lpm = new Lpm({ tbl8Groups: 4 });
+    // The tables and the batch arrays share one WebAssembly memory.
+    expect(lpm.batchAddrs.buffer).toBe(lpm.tbl24.buffer);
+    expect(lpm.batchAddrs.length).toBe(LPM_BATCH);
+    const js = jsLpm(4);
+    for (const t of [lpm, js]) {
+      t.add(ip('10.0.0.0'), 8, 1);
+      t.add(ip('10.1.2.0'), 24, 2);
+      t.add(ip('10.1.2.128'), 25, 3); // a tbl8 group
+    }
+    const pattern = [ip('10.1.2.200'), ip('10.1.2.5'), ip('10.9.9.9'), ip('11.0.0.0'), ip('10.1.2.128')];
+    const answers = [3, 2, 1, -1, 3];
+    for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, LPM_BATCH - 1, LPM_BATCH, LPM_BATCH + 1, 3 * LPM_BATCH + 5]) {
+      const addrs = Uint32Array.from({ length: n }, (_, i) => pattern[i % 5]);
+      for (const t of [lpm, js]) {
+        const out = new Int32Array(n + 1).fill(-7);
+        t.lookupBatch(addrs, out, n);
+        expect(Array.from(out)).toEqual([...Array.from({ length: n }, (_, i) => answers[i % 5]), -7]);
+        if (n > LPM_BATCH) continue;
+        t.batchAddrs.set(addrs);
+        t.batchHops.fill(-7);
+        t.lookupBatch(t.batchAddrs, t.batchHops, n);
+        expect(Array.from(t.batchHops.subarray(0, Math.min(n + 1, LPM_BATCH)))).toEqual(Array.from(out.subarray(0, Math.min(n + 1, LPM_BATCH))));
+      }
+    }
+    expect(() => lpm.lookupBatch(new Uint32Array(4), new Int32Array(3), 4)).toThrow(RangeError);
+    expect(() => js.lookupBatch(new Uint32Array(3), new Int32Array(4), 4)).toThrow(RangeError);
   });
 });
