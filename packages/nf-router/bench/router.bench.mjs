@@ -300,7 +300,6 @@ async function e2e(module, config, configSource) {
       { spec: 'null', role: 'tx' },
     ],
     nfs: [{ tag: 'router', module, serviceId: 1, config, nfArgs: [] }],
-    burst: 64,
     configSource,
   });
   let start = 0n;
