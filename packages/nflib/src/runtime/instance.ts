@@ -51,6 +51,8 @@ export abstract class NfEndpoint {
   tag: string;
   /** What the NF published about itself (`ctx.publish`), by key. */
   readonly meta: Record<string, unknown> = {};
+  /** Whether the NF rings the manager's doorbell when it hands batches back (`runtime/manager-bell.ts`). */
+  abstract readonly ringsBell: boolean;
 
   /** Builds the record; the staging area holds one ring's worth of descriptors. */
   protected constructor(index: number, serviceId: number, instanceId: number, tag: string, rx: SpscRing, tx: SpscRing, ctl: Int32Array, counters: Float64Array, named: NamedCountersReader) {

@@ -174,8 +174,8 @@ export class Manager {
   private readonly latency = new LatencyHistogram();
   /** Rung by NF threads when they hand batches back (see {@link Manager.run}). */
   private readonly bell = new ManagerBell();
-  /** More busy threads than cores (this one and every NF): idle turns sleep on the bell. */
-  private oversubscribed = false;
+  /** More busy threads than cores (this one and every NF), and every NF rings: idle turns sleep on the bell. */
+  private bellSleep = false;
   /** Free descriptors. */
   private readonly freeD: Uint32Array;
   private freeDN: number;
@@ -310,8 +310,9 @@ export class Manager {
    * the core to whichever thread has work.
    */
   private grantSpin(): void {
-    this.oversubscribed = this.instances.length + 1 > availableParallelism();
-    const spin = this.oversubscribed ? 0 : NF_SPIN_US;
+    const oversubscribed = this.instances.length + 1 > availableParallelism();
+    this.bellSleep = oversubscribed && this.instances.every((i) => i.ringsBell);
+    const spin = oversubscribed ? 0 : NF_SPIN_US;
     for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
   }
 
@@ -707,7 +708,7 @@ export class Manager {
           lastYield = Date.now();
           this.consultPolicy(lastYield);
           continue;
-        } else if (this.oversubscribed && idleTurns > 16) {
+        } else if (this.bellSleep && idleTurns > 16) {
           // Sharing cores with the NFs it waits for: let them run until one hands a batch back.
           this.bell.sleep(1, this.batchesWaiting);
         }

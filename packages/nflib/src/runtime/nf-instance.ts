@@ -29,6 +29,8 @@ export class NfInstance extends NfEndpoint {
   readonly spec: NfSpec;
   /** The worker running the NF, once started. */
   worker: Worker | null = null;
+  /** A worker_thread shares the manager's memory: it rings the doorbell. */
+  readonly ringsBell = true;
   private readonly control: SharedArrayBuffer;
 
   /** Creates the rings (`ringSize` entries each) and control block of instance `instanceId` of `spec`. */

@@ -24,6 +24,8 @@ export class ProcessInstance extends NfEndpoint {
   lostMessages = 0;
   /** True once the NF's loop runs and the manager routes packets to it. */
   onPath = false;
+  /** A process cannot reach the manager's doorbell (it is not in the shared region): the manager polls. */
+  readonly ringsBell = false;
 
   /** Wraps slot `slot` with its rings, accepted as instance `instanceId` of `serviceId`. */
   constructor(slot: SlotView, rings: { rx: SpscRing; tx: SpscRing }, serviceId: number, instanceId: number, tag: string, pid: number) {
