@@ -515,13 +515,18 @@ export class Classifier {
   private readonly oneOut = new Int32Array(1);
 
   /** Builds the classifier for `rules`. */
-  constructor(rules: RuleSet, options: BuildOptions = {}) {
+  constructor(rules: RuleSet, options: BuildOptions = {}, built?: { tables: AclTables; stats: BuildStats; buildMs: number }) {
     const t0 = performance.now();
-    const { tables, stats } = buildTables(rules, options);
-    this.buildMs = performance.now() - t0;
+    const { tables, stats } = built ?? buildTables(rules, options);
+    this.buildMs = built?.buildMs ?? performance.now() - t0;
     this.tables = tables;
     this.stats = stats;
     this.rules = rules;
+  }
+
+  /** A classifier over tables already built by {@link buildTables} for `rules` (e.g. in a worker thread). */
+  static fromBuilt(rules: RuleSet, tables: AclTables, stats: BuildStats, buildMs: number): Classifier {
+    return new Classifier(rules, {}, { tables, stats, buildMs });
   }
 
   /**

@@ -18,6 +18,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Action, ConfigSection, parseLocatedJson, type PacketBatch } from '@gnet/nflib';
 import { Classifier, ClassifierRef, KEY_FRAGMENT, KEY_WORDS, type BuildOptions } from './classifier.js';
+import { buildInWorker, type BuildRequest } from './reload.js';
 import { parseRules, RuleAction, type RuleSet } from './rules.js';
 
 /** Named counters of the firewall NF, in this order (see the README). */
@@ -131,6 +132,8 @@ export class Firewall {
   private keys: Uint32Array;
   private results: Int32Array;
   private status: Uint8Array;
+  /** The last background reload queued (they are built and swapped in order). */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   /**
    * Builds the first generation from the config.
@@ -147,22 +150,37 @@ export class Firewall {
     this.status = new Uint8Array(0);
   }
 
-  private loadRules(override?: string): RuleSet {
-    if (override !== undefined) return parseRules(override, '<reload message>');
-    if (this.config.rulesFile) return parseRules(readFileSync(this.config.rulesFile, 'utf8'), this.config.rulesFile);
-    return parseRules((this.config.rules ?? []).join('\n'), 'config rules');
+  /** Where the rules come from: `text` (a reload message), else the rule file, else the config's lines. */
+  private source(text?: string): BuildRequest {
+    if (text !== undefined) return { text, label: '<reload message>', options: this.build };
+    if (this.config.rulesFile) return { file: this.config.rulesFile, label: this.config.rulesFile, options: this.build };
+    return { text: (this.config.rules ?? []).join('\n'), label: 'config rules', options: this.build };
   }
 
-  private makeGeneration(rs: RuleSet): RuleGeneration {
+  private loadRules(text?: string): RuleSet {
+    const src = this.source(text);
+    return parseRules(src.file !== undefined ? readFileSync(src.file, 'utf8') : (src.text ?? ''), src.label);
+  }
+
+  private makeGeneration(rs: RuleSet, classifier = new Classifier(rs, this.build)): RuleGeneration {
     const p = this.config.defaultPolicy;
     const policy = p === 'accept' ? RuleAction.ACCEPT : p === 'drop' ? RuleAction.DROP : (rs.policy ?? RuleAction.DROP);
-    return { classifier: new Classifier(rs, this.build), policy, hits: new Float64Array(rs.count + 1) };
+    return { classifier, policy, hits: new Float64Array(rs.count + 1) };
+  }
+
+  /** The one assignment a reload makes on the data path's thread. */
+  private swapIn(next: RuleGeneration): void {
+    this.ref.swap(next.classifier);
+    this.gen = next;
+    this.counters[C_RELOAD]++;
+    this.onSwap?.(next);
   }
 
   /**
-   * Rebuilds the classifier from the rule file (or from `text`) off to the side and swaps it in as
-   * one reference; the data path calls this only between batches, so a batch sees one generation.
-   * A bad rule file keeps the old rules (counted under `reload_failed`). Returns the error or null.
+   * Rebuilds the classifier from the rule file (or from `text`) on this thread and swaps it in as
+   * one reference. A bad rule file keeps the old rules (counted under `reload_failed`). Returns the
+   * error or null. The data path uses {@link Firewall.reloadInBackground} instead, which does not
+   * stop traffic for the build.
    */
   reload(text?: string): Error | null {
     let next: RuleGeneration;
@@ -172,11 +190,34 @@ export class Firewall {
       this.counters[C_RELOAD_FAILED]++;
       return err as Error;
     }
-    this.ref.swap(next.classifier);
-    this.gen = next;
-    this.counters[C_RELOAD]++;
-    this.onSwap?.(next);
+    this.swapIn(next);
     return null;
+  }
+
+  /**
+   * Rebuilds the classifier from the rule file (or from `text`) in a worker thread while this
+   * thread keeps classifying with the current generation, then swaps the new one in as one
+   * reference. The swap runs from this thread's event loop, which the NF's packet loop only yields
+   * to between batches, so every batch is classified wholly by the old or wholly by the new rules.
+   * Reloads queued while one builds are built and swapped in order. Resolves with null once
+   * swapped, or with the error (old rules kept, counted under `reload_failed`).
+   */
+  reloadInBackground(text?: string): Promise<Error | null> {
+    const req = this.source(text);
+    const done = this.reloading.then(() =>
+      buildInWorker(req).then(
+        (classifier) => {
+          this.swapIn(this.makeGeneration(classifier.rules, classifier));
+          return null;
+        },
+        (err: Error) => {
+          this.counters[C_RELOAD_FAILED]++;
+          return err;
+        },
+      ),
+    );
+    this.reloading = done;
+    return done;
   }
 
   /**
