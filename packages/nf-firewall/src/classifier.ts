@@ -514,7 +514,10 @@ export class Classifier {
   private readonly one = new Uint32Array(KEY_WORDS);
   private readonly oneOut = new Int32Array(1);
 
-  /** Builds the classifier for `rules`. */
+  /**
+   * Builds the classifier for `rules`, or adopts `built` (tables made by {@link buildTables} for
+   * these rules elsewhere, e.g. in a worker thread; see {@link Classifier.fromBuilt}).
+   */
   constructor(rules: RuleSet, options: BuildOptions = {}, built?: { tables: AclTables; stats: BuildStats; buildMs: number }) {
     const t0 = performance.now();
     const { tables, stats } = built ?? buildTables(rules, options);

@@ -305,37 +305,39 @@ export class Firewall {
     const rs = gen.classifier.rules;
     const ruleAction = rs.action;
     const hits = gen.hits;
-    const c = this.counters;
     const action = batch.action;
     const n = batch.count;
+    // Counted in locals and added once per batch (not a load-add-store chain on one slot per packet).
+    let accept = 0;
+    let dropRule = 0;
+    let unmatched = 0;
     for (let i = 0; i < n; i++) {
       if (status[i] !== PacketStatus.CLASSIFY) continue;
       const r = results[i];
       if (r < 0) {
-        hits[rs.count]++;
-        if (gen.policy === RuleAction.ACCEPT) {
-          c[C_ACCEPT_DEFAULT]++;
-          action[i] = Action.NEXT;
-        } else {
-          c[C_DROP_DEFAULT]++;
-          action[i] = Action.DROP;
-        }
+        unmatched++;
+        action[i] = gen.policy === RuleAction.ACCEPT ? Action.NEXT : Action.DROP;
         continue;
       }
       hits[r]++;
       const a = ruleAction[r];
       if (a === RuleAction.ACCEPT) {
-        c[C_ACCEPT]++;
+        accept++;
         action[i] = Action.NEXT;
       } else if (a === RuleAction.DROP) {
-        c[C_DROP_RULE]++;
+        dropRule++;
         action[i] = Action.DROP;
       } else {
-        c[a === RuleAction.OUT ? C_OUT : C_TONF]++;
+        this.counters[a === RuleAction.OUT ? C_OUT : C_TONF]++;
         action[i] = a === RuleAction.OUT ? Action.OUT : Action.TONF;
         batch.destination[i] = rs.target[r];
       }
     }
+    const c = this.counters;
+    c[C_ACCEPT] += accept;
+    c[C_DROP_RULE] += dropRule;
+    hits[rs.count] += unmatched;
+    c[gen.policy === RuleAction.ACCEPT ? C_ACCEPT_DEFAULT : C_DROP_DEFAULT] += unmatched;
   }
 
   /** The whole batch on the CPU: parse, classify with the current generation, apply. */
