@@ -48,7 +48,7 @@ const C_FRAGMENT = 8;
 const C_RELOAD = 9;
 const C_RELOAD_FAILED = 10;
 
-/** What {@link Firewall.prepare} found per packet. */
+/** What {@link Firewall.prepare} found per packet (prepare and apply use literal copies). */
 export const PacketStatus = {
   /** Key written: classify it. */
   CLASSIFY: 0,
@@ -225,8 +225,12 @@ export class Firewall {
    * (non-IPv4, malformed, fragments decided by policy) get their action here and status DECIDED.
    */
   prepare(batch: PacketBatch, keys: Uint32Array, status: Uint8Array): void {
-    // Everything the loop touches in locals; multi-byte fields through the DataView (one
-    // big-endian load each instead of 2-4 byte loads and shifts).
+    // Everything the loop touches in locals (constants as literals: the bundler makes module
+    // constants mutable `var`s, which V8 reloads instead of folding; see classifyTables);
+    // multi-byte fields through the DataView (one big-endian load instead of 2-4 bytes and shifts).
+    const W = 4; // KEY_WORDS
+    const DECIDED = 1; // PacketStatus.DECIDED
+    const CLASSIFY = 0; // PacketStatus.CLASSIFY
     const data = batch.data;
     const view = batch.view;
     const offsets = batch.offsets;
@@ -238,8 +242,8 @@ export class Firewall {
     for (let i = 0; i < n; i++) {
       const o = offsets[i];
       const len = lengths[i];
-      const k = i * KEY_WORDS;
-      status[i] = PacketStatus.DECIDED;
+      const k = i * W;
+      status[i] = DECIDED;
       if (len < 14) {
         c[C_MALFORMED]++;
         action[i] = Action.DROP;
@@ -270,7 +274,7 @@ export class Firewall {
         }
         keys[k + 2] = 0;
         keys[k + 3] = proto | KEY_FRAGMENT;
-        status[i] = PacketStatus.CLASSIFY;
+        status[i] = CLASSIFY;
         continue;
       }
       const l4 = ip + ihl;
@@ -293,7 +297,7 @@ export class Firewall {
       }
       keys[k + 2] = ports;
       keys[k + 3] = proto;
-      status[i] = PacketStatus.CLASSIFY;
+      status[i] = CLASSIFY;
     }
   }
 
@@ -307,26 +311,31 @@ export class Firewall {
     const hits = gen.hits;
     const action = batch.action;
     const n = batch.count;
+    const CLASSIFY = 0; // PacketStatus.CLASSIFY, a literal (see prepare)
+    const ACCEPT = RuleAction.ACCEPT;
+    const DROP = RuleAction.DROP;
+    const NEXT = Action.NEXT;
+    const ACTION_DROP = Action.DROP;
     // Counted in locals and added once per batch (not a load-add-store chain on one slot per packet).
     let accept = 0;
     let dropRule = 0;
     let unmatched = 0;
     for (let i = 0; i < n; i++) {
-      if (status[i] !== PacketStatus.CLASSIFY) continue;
+      if (status[i] !== CLASSIFY) continue;
       const r = results[i];
       if (r < 0) {
         unmatched++;
-        action[i] = gen.policy === RuleAction.ACCEPT ? Action.NEXT : Action.DROP;
+        action[i] = gen.policy === ACCEPT ? NEXT : ACTION_DROP;
         continue;
       }
       hits[r]++;
       const a = ruleAction[r];
-      if (a === RuleAction.ACCEPT) {
+      if (a === ACCEPT) {
         accept++;
-        action[i] = Action.NEXT;
-      } else if (a === RuleAction.DROP) {
+        action[i] = NEXT;
+      } else if (a === DROP) {
         dropRule++;
-        action[i] = Action.DROP;
+        action[i] = ACTION_DROP;
       } else {
         this.counters[a === RuleAction.OUT ? C_OUT : C_TONF]++;
         action[i] = a === RuleAction.OUT ? Action.OUT : Action.TONF;
