@@ -1,7 +1,8 @@
 // acl.cu: batch 5-tuple classification, first match wins, over the flattened decision trees built
 // by src/classifier.ts (the same walk as classifyTables there; see AclTables for the layout).
 //
-//   tree   internal node at p >= 0: word, shift, mask, then children; p < 0: the leaf at leaves[~p]
+//   tree   internal node at p >= 0: header word | shift<<2 | mask<<7, then children; p < 0: the
+//          leaf at leaves[~p] (leaves[0] is the empty leaf)
 //   leaves rule count, then per rule 8 words: id, src lo/hi, dst lo/hi, sport lo<<16|hi,
 //          dport lo<<16|hi, proto value|mask<<8
 //   roots  nMain, nFragment, then (root pointer, lowest rule id) per tree, each list by lowest id
@@ -27,7 +28,10 @@ extern "C" __global__ void gnet_acl_classify(const int32_t* __restrict__ tree, c
   for (int32_t t = first; t < end; t++) {
     if (roots[3 + 2 * t] >= best) break;
     int32_t p = roots[2 + 2 * t];
-    while (p >= 0) p = tree[p + 3 + (int32_t)((key[tree[p]] >> tree[p + 1]) & (uint32_t)tree[p + 2])];
+    while (p >= 0) {
+      uint32_t h = (uint32_t)tree[p];
+      p = tree[p + 1 + (int32_t)((key[h & 3u] >> ((h >> 2) & 31u)) & (h >> 7))];
+    }
     const uint32_t* leaf = leaves + ~p;
     const uint32_t* rule = leaf + 1;
     const uint32_t* end = rule + 8u * leaf[0];

@@ -18,6 +18,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Action, ConfigSection, parseLocatedJson, type PacketBatch } from '@gnet/nflib';
 import { Classifier, ClassifierRef, KEY_FRAGMENT, KEY_WORDS, type BuildOptions } from './classifier.js';
+import { buildInWorker, type BuildRequest } from './reload.js';
 import { parseRules, RuleAction, type RuleSet } from './rules.js';
 
 /** Named counters of the firewall NF, in this order (see the README). */
@@ -47,7 +48,7 @@ const C_FRAGMENT = 8;
 const C_RELOAD = 9;
 const C_RELOAD_FAILED = 10;
 
-/** What {@link Firewall.prepare} found per packet. */
+/** What {@link Firewall.prepare} found per packet (prepare and apply use literal copies). */
 export const PacketStatus = {
   /** Key written: classify it. */
   CLASSIFY: 0,
@@ -131,6 +132,8 @@ export class Firewall {
   private keys: Uint32Array;
   private results: Int32Array;
   private status: Uint8Array;
+  /** The last background reload queued (they are built and swapped in order). */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   /**
    * Builds the first generation from the config.
@@ -147,22 +150,37 @@ export class Firewall {
     this.status = new Uint8Array(0);
   }
 
-  private loadRules(override?: string): RuleSet {
-    if (override !== undefined) return parseRules(override, '<reload message>');
-    if (this.config.rulesFile) return parseRules(readFileSync(this.config.rulesFile, 'utf8'), this.config.rulesFile);
-    return parseRules((this.config.rules ?? []).join('\n'), 'config rules');
+  /** Where the rules come from: `text` (a reload message), else the rule file, else the config's lines. */
+  private source(text?: string): BuildRequest {
+    if (text !== undefined) return { text, label: '<reload message>', options: this.build };
+    if (this.config.rulesFile) return { file: this.config.rulesFile, label: this.config.rulesFile, options: this.build };
+    return { text: (this.config.rules ?? []).join('\n'), label: 'config rules', options: this.build };
   }
 
-  private makeGeneration(rs: RuleSet): RuleGeneration {
+  private loadRules(text?: string): RuleSet {
+    const src = this.source(text);
+    return parseRules(src.file !== undefined ? readFileSync(src.file, 'utf8') : (src.text ?? ''), src.label);
+  }
+
+  private makeGeneration(rs: RuleSet, classifier = new Classifier(rs, this.build)): RuleGeneration {
     const p = this.config.defaultPolicy;
     const policy = p === 'accept' ? RuleAction.ACCEPT : p === 'drop' ? RuleAction.DROP : (rs.policy ?? RuleAction.DROP);
-    return { classifier: new Classifier(rs, this.build), policy, hits: new Float64Array(rs.count + 1) };
+    return { classifier, policy, hits: new Float64Array(rs.count + 1) };
+  }
+
+  /** The one assignment a reload makes on the data path's thread. */
+  private swapIn(next: RuleGeneration): void {
+    this.ref.swap(next.classifier);
+    this.gen = next;
+    this.counters[C_RELOAD]++;
+    this.onSwap?.(next);
   }
 
   /**
-   * Rebuilds the classifier from the rule file (or from `text`) off to the side and swaps it in as
-   * one reference; the data path calls this only between batches, so a batch sees one generation.
-   * A bad rule file keeps the old rules (counted under `reload_failed`). Returns the error or null.
+   * Rebuilds the classifier from the rule file (or from `text`) on this thread and swaps it in as
+   * one reference. A bad rule file keeps the old rules (counted under `reload_failed`). Returns the
+   * error or null. The data path uses {@link Firewall.reloadInBackground} instead, which does not
+   * stop traffic for the build.
    */
   reload(text?: string): Error | null {
     let next: RuleGeneration;
@@ -172,11 +190,34 @@ export class Firewall {
       this.counters[C_RELOAD_FAILED]++;
       return err as Error;
     }
-    this.ref.swap(next.classifier);
-    this.gen = next;
-    this.counters[C_RELOAD]++;
-    this.onSwap?.(next);
+    this.swapIn(next);
     return null;
+  }
+
+  /**
+   * Rebuilds the classifier from the rule file (or from `text`) in a worker thread while this
+   * thread keeps classifying with the current generation, then swaps the new one in as one
+   * reference. The swap runs from this thread's event loop, which the NF's packet loop only yields
+   * to between batches, so every batch is classified wholly by the old or wholly by the new rules.
+   * Reloads queued while one builds are built and swapped in order. Resolves with null once
+   * swapped, or with the error (old rules kept, counted under `reload_failed`).
+   */
+  reloadInBackground(text?: string): Promise<Error | null> {
+    const req = this.source(text);
+    const done = this.reloading.then(() =>
+      buildInWorker(req).then(
+        (classifier) => {
+          this.swapIn(this.makeGeneration(classifier.rules, classifier));
+          return null;
+        },
+        (err: Error) => {
+          this.counters[C_RELOAD_FAILED]++;
+          return err;
+        },
+      ),
+    );
+    this.reloading = done;
+    return done;
   }
 
   /**
@@ -184,66 +225,79 @@ export class Firewall {
    * (non-IPv4, malformed, fragments decided by policy) get their action here and status DECIDED.
    */
   prepare(batch: PacketBatch, keys: Uint32Array, status: Uint8Array): void {
+    // Everything the loop touches in locals (constants as literals: the bundler makes module
+    // constants mutable `var`s, which V8 reloads instead of folding; see classifyTables);
+    // multi-byte fields through the DataView (one big-endian load instead of 2-4 bytes and shifts).
+    const W = 4; // KEY_WORDS
+    const DECIDED = 1; // PacketStatus.DECIDED
+    const CLASSIFY = 0; // PacketStatus.CLASSIFY
     const data = batch.data;
+    const view = batch.view;
+    const offsets = batch.offsets;
+    const lengths = batch.lengths;
+    const action = batch.action;
+    const n = batch.count;
     const cfg = this.config;
     const c = this.counters;
-    for (let i = 0; i < batch.count; i++) {
-      const o = batch.offsets[i];
-      const len = batch.lengths[i];
-      const k = i * KEY_WORDS;
-      status[i] = PacketStatus.DECIDED;
-      keys[k] = keys[k + 1] = keys[k + 2] = keys[k + 3] = 0;
+    for (let i = 0; i < n; i++) {
+      const o = offsets[i];
+      const len = lengths[i];
+      const k = i * W;
+      status[i] = DECIDED;
       if (len < 14) {
         c[C_MALFORMED]++;
-        batch.action[i] = Action.DROP;
+        action[i] = Action.DROP;
         continue;
       }
-      if (data[o + 12] !== 0x08 || data[o + 13] !== 0x00) {
+      if (view.getUint16(o + 12) !== 0x0800) {
         c[C_NON_IPV4]++;
-        batch.action[i] = cfg.nonIpv4 === 'drop' ? Action.DROP : Action.NEXT;
+        action[i] = cfg.nonIpv4 === 'drop' ? Action.DROP : Action.NEXT;
         continue;
       }
       const ip = o + 14;
-      const ihl = (data[ip] & 0x0f) << 2;
-      const total = (data[ip + 2] << 8) | data[ip + 3];
-      if (len < 34 || data[ip] >>> 4 !== 4 || ihl < 20 || total < ihl || 14 + total > len) {
+      const vihl = data[ip];
+      const ihl = (vihl & 0x0f) << 2;
+      const total = len < 34 ? 0 : view.getUint16(ip + 2);
+      if (len < 34 || vihl >>> 4 !== 4 || ihl < 20 || total < ihl || 14 + total > len) {
         c[C_MALFORMED]++;
-        batch.action[i] = Action.DROP;
+        action[i] = Action.DROP;
         continue;
       }
       const proto = data[ip + 9];
-      const fragOffset = ((data[ip + 6] & 0x1f) << 8) | data[ip + 7];
-      keys[k] = ((data[ip + 12] << 24) | (data[ip + 13] << 16) | (data[ip + 14] << 8) | data[ip + 15]) >>> 0;
-      keys[k + 1] = ((data[ip + 16] << 24) | (data[ip + 17] << 16) | (data[ip + 18] << 8) | data[ip + 19]) >>> 0;
-      if (fragOffset !== 0) {
+      keys[k] = view.getUint32(ip + 12);
+      keys[k + 1] = view.getUint32(ip + 16);
+      if ((view.getUint16(ip + 6) & 0x1fff) !== 0) {
         c[C_FRAGMENT]++;
         if (cfg.fragments !== 'rules') {
-          batch.action[i] = cfg.fragments === 'drop' ? Action.DROP : Action.NEXT;
+          action[i] = cfg.fragments === 'drop' ? Action.DROP : Action.NEXT;
           continue;
         }
+        keys[k + 2] = 0;
         keys[k + 3] = proto | KEY_FRAGMENT;
-        status[i] = PacketStatus.CLASSIFY;
+        status[i] = CLASSIFY;
         continue;
       }
       const l4 = ip + ihl;
       const l4len = total - ihl;
+      let ports = 0;
       if (proto === 6 || proto === 17 || proto === 132) {
         if (l4len < 4) {
           c[C_MALFORMED]++;
-          batch.action[i] = Action.DROP;
+          action[i] = Action.DROP;
           continue;
         }
-        keys[k + 2] = ((data[l4] << 24) | (data[l4 + 1] << 16) | (data[l4 + 2] << 8) | data[l4 + 3]) >>> 0;
+        ports = view.getUint32(l4);
       } else if (proto === 1) {
         if (l4len < 2) {
           c[C_MALFORMED]++;
-          batch.action[i] = Action.DROP;
+          action[i] = Action.DROP;
           continue;
         }
-        keys[k + 2] = ((data[l4] << 16) | data[l4 + 1]) >>> 0;
+        ports = (data[l4] << 16) | data[l4 + 1];
       }
+      keys[k + 2] = ports;
       keys[k + 3] = proto;
-      status[i] = PacketStatus.CLASSIFY;
+      status[i] = CLASSIFY;
     }
   }
 
@@ -253,36 +307,46 @@ export class Firewall {
    */
   apply(batch: PacketBatch, status: Uint8Array, results: Int32Array, gen: RuleGeneration): void {
     const rs = gen.classifier.rules;
+    const ruleAction = rs.action;
     const hits = gen.hits;
-    const c = this.counters;
-    for (let i = 0; i < batch.count; i++) {
-      if (status[i] !== PacketStatus.CLASSIFY) continue;
+    const action = batch.action;
+    const n = batch.count;
+    const CLASSIFY = 0; // PacketStatus.CLASSIFY, a literal (see prepare)
+    const ACCEPT = RuleAction.ACCEPT;
+    const DROP = RuleAction.DROP;
+    const NEXT = Action.NEXT;
+    const ACTION_DROP = Action.DROP;
+    // Counted in locals and added once per batch (not a load-add-store chain on one slot per packet).
+    let accept = 0;
+    let dropRule = 0;
+    let unmatched = 0;
+    for (let i = 0; i < n; i++) {
+      if (status[i] !== CLASSIFY) continue;
       const r = results[i];
       if (r < 0) {
-        hits[rs.count]++;
-        if (gen.policy === RuleAction.ACCEPT) {
-          c[C_ACCEPT_DEFAULT]++;
-          batch.action[i] = Action.NEXT;
-        } else {
-          c[C_DROP_DEFAULT]++;
-          batch.action[i] = Action.DROP;
-        }
+        unmatched++;
+        action[i] = gen.policy === ACCEPT ? NEXT : ACTION_DROP;
         continue;
       }
       hits[r]++;
-      const a = rs.action[r];
-      if (a === RuleAction.ACCEPT) {
-        c[C_ACCEPT]++;
-        batch.action[i] = Action.NEXT;
-      } else if (a === RuleAction.DROP) {
-        c[C_DROP_RULE]++;
-        batch.action[i] = Action.DROP;
+      const a = ruleAction[r];
+      if (a === ACCEPT) {
+        accept++;
+        action[i] = NEXT;
+      } else if (a === DROP) {
+        dropRule++;
+        action[i] = ACTION_DROP;
       } else {
-        c[a === RuleAction.OUT ? C_OUT : C_TONF]++;
-        batch.action[i] = a === RuleAction.OUT ? Action.OUT : Action.TONF;
+        this.counters[a === RuleAction.OUT ? C_OUT : C_TONF]++;
+        action[i] = a === RuleAction.OUT ? Action.OUT : Action.TONF;
         batch.destination[i] = rs.target[r];
       }
     }
+    const c = this.counters;
+    c[C_ACCEPT] += accept;
+    c[C_DROP_RULE] += dropRule;
+    hits[rs.count] += unmatched;
+    c[gen.policy === RuleAction.ACCEPT ? C_ACCEPT_DEFAULT : C_DROP_DEFAULT] += unmatched;
   }
 
   /** The whole batch on the CPU: parse, classify with the current generation, apply. */

@@ -12,4 +12,5 @@ export * from './rules.js';
 export * from './classifier.js';
 export { TupleSpaceClassifier } from './tss.js';
 export * from './firewall.js';
+export { buildInWorker, type BuildRequest, type BuildReply } from './reload.js';
 export { aclPtxPath } from './kernels.js';

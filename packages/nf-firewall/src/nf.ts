@@ -44,10 +44,11 @@ const nf = defineNf({
     firewall = fw;
     instance = env.ctx.instanceId;
     const state = { fw, dev: env.device ? upload(env.device, fw.gen.classifier.tables) : undefined };
-    const reload = (text?: string) => {
-      const err = fw.reload(text);
-      if (err) console.error(`gnet: NF firewall: reload failed, old rules kept: ${err.message}`);
-    };
+    // The build runs in a worker thread; the swap lands between batches (see reloadInBackground).
+    const reload = (text?: string) =>
+      void fw.reloadInBackground(text).then((err) => {
+        if (err) console.error(`gnet: NF firewall: reload failed, old rules kept: ${err.message}`);
+      });
     fw.onSwap = (gen) => {
       if (!env.device || !state.dev) return;
       const old = state.dev;
