@@ -129,7 +129,8 @@ export class PacketBatch {
   countDrops(): number {
     let n = 0;
     const a = this.action;
-    for (let i = 0; i < this.count; i++) if (a[i] === Action.DROP) n++;
+    const drop = Action.DROP; // a local: V8 reloads a bundled module constant per use
+    for (let i = 0; i < this.count; i++) if (a[i] === drop) n++;
     return n;
   }
 }

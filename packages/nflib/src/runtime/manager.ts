@@ -636,16 +636,19 @@ export class Manager {
     const base = d * this.cap;
     const chain = this.dChain[d];
     const pos = this.dPos[d];
+    // Locals, not Action.X: the bundler turns module constants into variables V8 reloads per use.
+    const NEXT = Action.NEXT;
+    const DROP = Action.DROP;
     let i = 0;
-    while (i < n && action[base + i] === Action.NEXT) i++;
+    while (i < n && action[base + i] === NEXT) i++;
     if (i < n) {
       let kept = i;
       for (; i < n; i++) {
         const e = base + i;
         const a = action[e];
-        if (a === Action.NEXT) {
+        if (a === NEXT) {
           this.moveEntry(e, base + kept++);
-        } else if (a === Action.DROP) {
+        } else if (a === DROP) {
           this.dropEntry(e, 'nf', inst);
         } else {
           const hop = this.chains.route(chain, pos, a, t.destination[e], this.posOut, 0);

@@ -23,9 +23,6 @@ export class SlotCache {
   }
 }
 
-/** Shortest frame a port may deliver (an Ethernet header). */
-const MIN_FRAME = 14;
-
 /** Fills one batch descriptor from one port at a time; see the module comment. */
 export class RxFiller implements FrameSink {
   /** Frames taken in the current burst. */
@@ -100,7 +97,8 @@ export class RxFiller implements FrameSink {
   /** Takes one frame from the port (see `FrameSink.push`). */
   push(buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): boolean {
     const size = this.slotSize;
-    if (len < MIN_FRAME || len > size) {
+    // Shorter than an Ethernet header (a literal: bundled module constants are reloaded per use).
+    if (len < 14 || len > size) {
       (this.port as ManagerPort).rxInvalid++;
       return false;
     }
