@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PacketBatch } from '@gnet/nflib';
+import { batchOfFrames as batchOf } from '@gnet/nflib/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES, Firewall, readFirewallConfig } from '../src/index.js';
 import { ip, ipv4Frame } from './frames.js';
@@ -11,31 +12,6 @@ import { generate } from './gen.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gnet-fw-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A batch over plain memory, shaped like nflib's PacketBatch. */
-function batchOf(frames: Uint8Array[]): PacketBatch {
-  const data = new Uint8Array(frames.length * 2048);
-  const n = frames.length;
-  const b = {
-    count: n,
-    data,
-    view: new DataView(data.buffer),
-    offsets: new Uint32Array(n),
-    lengths: new Uint32Array(n),
-    capacity: 2048,
-    action: new Uint8Array(n).fill(1),
-    destination: new Uint16Array(n),
-    port: new Uint16Array(n),
-    flowHash: new Uint32Array(n),
-    slots: new Uint32Array(n),
-  };
-  frames.forEach((f, i) => {
-    b.offsets[i] = i * 2048;
-    b.lengths[i] = f.length;
-    data.set(f, i * 2048);
-  });
-  return b as unknown as PacketBatch;
-}
 
 const udp = (dport: number) => ipv4Frame({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), sport: 1234, dport, proto: 17 }, 1);
 

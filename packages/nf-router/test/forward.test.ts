@@ -4,6 +4,7 @@
 // does; and the TTL checksum update equals nflib's decrementIp4Ttl for every checksum value.
 import { describe, expect, it } from 'vitest';
 import { Action, decrementIp4Ttl, type PacketBatch } from '@gnet/nflib';
+import { batchOfFrames } from '@gnet/nflib/testing';
 import { Forwarder, ROUTER_COUNTERS } from '../src/forward.js';
 import { Lpm } from '../src/lpm.js';
 import type { RouterConfig } from '../src/config.js';
@@ -12,30 +13,8 @@ import { ipChecksum } from './util.js';
 const SLOT = 2048;
 const ip = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 
-/** A batch over plain memory with PacketBatch's fields; frame i at slot i plus `shift(i)` bytes. */
-function batchOf(frames: Uint8Array[], shift: (i: number) => number = () => 0): PacketBatch {
-  const n = frames.length;
-  const data = new Uint8Array(n * SLOT);
-  const b = {
-    count: n,
-    data,
-    view: new DataView(data.buffer),
-    offsets: new Uint32Array(n),
-    lengths: new Uint32Array(n),
-    capacity: SLOT,
-    action: new Uint8Array(n).fill(Action.NEXT),
-    destination: new Uint16Array(n),
-    port: new Uint16Array(n),
-    flowHash: new Uint32Array(n),
-    slots: new Uint32Array(n),
-  };
-  frames.forEach((f, i) => {
-    b.offsets[i] = i * SLOT + shift(i);
-    b.lengths[i] = f.length;
-    data.set(f, b.offsets[i]);
-  });
-  return b as unknown as PacketBatch;
-}
+/** A batch of `frames`, frame i at slot i plus `shift(i)` bytes. */
+const batchOf = (frames: Uint8Array[], shift: (i: number) => number = () => 0): PacketBatch => batchOfFrames(frames, { slotSize: SLOT, shift });
 
 const frameOf = (b: PacketBatch, i: number) => b.data.slice(b.offsets[i], b.offsets[i] + b.lengths[i]);
 
