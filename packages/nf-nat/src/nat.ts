@@ -170,6 +170,13 @@ export class NatEngine {
   private macInside: number;
   private macOutside: number;
   private macGateway: number;
+  // The same as 16-bit high and 32-bit low words for the data path (the gateway's broadcast while unknown).
+  private gwHi = 0xffff;
+  private gwLo = -1;
+  private outHi = 0;
+  private outLo = 0;
+  private inHi = 0;
+  private inLo = 0;
   private hint = -1;
   // Per packet of the batch in processBatch: key (4 words) and home slot.
   private keys = new Uint32Array(4 * 64);
@@ -222,6 +229,7 @@ export class NatEngine {
     this.macInside = cfg.mac.inside;
     this.macOutside = cfg.mac.outside;
     this.macGateway = cfg.mac.outsideGateway;
+    this.macsChanged();
     for (const f of cfg.forwards) {
       const idx = cfg.external.indexOf(f.extIp);
       this.ports[idx * 3 + (f.proto === TCP ? 0 : 1)].reserve(f.extPort);
@@ -526,8 +534,8 @@ export class NatEngine {
    * Translates a batch in place and sets each packet's action (`OUT` to the port it leaves by, or
    * `DROP`). With a million flows nearly every packet's slot is a cache miss, so the batch goes in
    * three passes: each packet's key and home line ({@link NatEngine.keyOf}); then one tight loop of
-   * loads of every home line (and the next), independent, so their misses overlap where one packet
-   * after another would wait for each miss in turn; then the packets in order: one of an
+   * loads of every home line, independent, so their misses overlap where one packet after another
+   * would wait for each miss in turn; then the packets in order: one of an
    * established flow by the short path ({@link NatEngine.forward}), anything else by
    * {@link NatEngine.process}. `hints`: a device lookup's slot per packet (gpu mode), checked
    * before use.
@@ -550,13 +558,13 @@ export class NatEngine {
       this.keyOf(view, data, offsets[i], lengths[i], ports[i], keys, 4 * i);
       homes[i] = keys[4 * i + 3] === 0 ? -1 : homeOf(hashKey(keys[4 * i], keys[4 * i + 1], keys[4 * i + 2], keys[4 * i + 3]), cap);
     }
-    // Each packet's home line and the next (a key displaced by probing is mostly one or two slots
-    // on), and the slots the next sweep will read (as many as the last one), all loads at once.
+    // Each packet's home line (at the design load most keys are in it: see flow-table.ts) and the
+    // slots the next sweep will read (as many as the last one), all loads at once.
     const s = this.s;
     let x = 0;
     for (let i = 0; i < n; i++) {
       const h = hints !== undefined && hints[i] >= 0 ? hints[i] : homes[i];
-      if (h >= 0) x ^= s[h * SLOT_WORDS + 3] ^ s[(h + 2 >= cap ? h + 2 - cap : h + 2) * SLOT_WORDS + 3];
+      if (h >= 0) x ^= s[h * SLOT_WORDS + 3];
     }
     for (let k = 0, c = this.sweepCursor; k < this.lastSweep; k += 2, c = c + 2 >= cap ? 0 : c + 2) x ^= s[c * SLOT_WORDS + 3];
     this.sink = x;
@@ -566,7 +574,7 @@ export class NatEngine {
       const off = offsets[i];
       let out = -2;
       const hint = hints === undefined ? -1 : hints[i];
-      if (homes[i] >= 0) out = this.forward(view, data, off, homes[i], hint, keys[4 * i], keys[4 * i + 1], keys[4 * i + 2], keys[4 * i + 3]);
+      if (homes[i] >= 0) out = this.forward(view, data, off, i, hint);
       if (out === -2) {
         this.hint = hint;
         out = this.process(view, data, off, lengths[i], ports[i]);
@@ -580,13 +588,20 @@ export class NatEngine {
   }
 
   /**
-   * The short path of {@link NatEngine.processBatch}: a TCP/UDP/ICMP echo packet of an established
-   * session, valid (keyOf found its key `k0..k3`, probed from `home`), whose session was seen within
+   * The short path of {@link NatEngine.processBatch} for its packet `i` (at `off`): a TCP/UDP/ICMP
+   * echo packet of an established session, valid (keyOf found its key), whose session was seen within
    * its timeout on this slot, whose TCP flags add no state, and that needs nothing learned, filtered
    * or hairpinned. Translates it exactly as {@link NatEngine.process} would and returns its port;
    * anything else returns -2 having changed nothing, and goes to {@link NatEngine.process}.
    */
-  private forward(view: DataView, data: Uint8Array, off: number, home: number, hint: number, k0: number, k1: number, k2: number, k3: number): number {
+  private forward(view: DataView, data: Uint8Array, off: number, i: number, hint: number): number {
+    // The key and home are read here, not passed: words above 2^30 would be boxed as arguments.
+    const keys = this.keys;
+    const k0 = keys[4 * i] | 0;
+    const k1 = keys[4 * i + 1] | 0;
+    const k2 = keys[4 * i + 2] | 0;
+    const k3 = keys[4 * i + 3];
+    const home = this.homes[i];
     const l3 = off + 14;
     const proto = k3 & 0xff;
     const out = (k3 & 0xff00) === K_OUT;
@@ -608,17 +623,15 @@ export class NatEngine {
     if (proto === TCP && (w3 | tcpBits(data[l4 + 13], out)) !== w3) return -2;
     if (s[p + V_LAST] !== this.now) s[p + V_LAST] = this.now;
     if (out) {
-      translate(view, l3, l4, proto, 12, 0, s[p + V_ADDR], s[p + V_PORT] >>> 16);
+      translate(view, l3, l4, proto, 12, 0, s, p, this.decTtl);
       this.counters[OUT]++;
-      setMac(view, off, this.macGateway < 0 ? BROADCAST : this.macGateway);
-      if (this.macOutside >= 0) setMac(view, off + 6, this.macOutside);
-    } else {
-      translate(view, l3, l4, proto, 16, 2, s[p + V_ADDR], s[p + V_PORT] >>> 16);
-      this.counters[IN]++;
-      this.toInside(view, off, p);
+      this.toOutside(view, off);
+      return this.outsidePort;
     }
-    if (this.decTtl) decrementTtl(view, l3);
-    return out ? this.outsidePort : this.insidePort;
+    translate(view, l3, l4, proto, 16, 2, s, p, this.decTtl);
+    this.counters[IN]++;
+    this.toInside(view, off, p);
+    return this.insidePort;
   }
 
   /**
@@ -678,7 +691,10 @@ export class NatEngine {
 
   private outbound(view: DataView, data: Uint8Array, off: number, l3: number, ihl: number, total: number): number {
     const c = this.counters;
-    if (this.macInside < 0 && (data[off] & 1) === 0) this.macInside = readMac(view, off);
+    if (this.macInside < 0 && (data[off] & 1) === 0) {
+      this.macInside = readMac(view, off);
+      this.macsChanged();
+    }
     const src = view.getInt32(l3 + 12);
     const dst = view.getInt32(l3 + 16);
     if (!this.isInside(src)) {
@@ -723,7 +739,7 @@ export class NatEngine {
     const extIp = s[p + V_ADDR];
     const extPort = s[p + V_PORT] >>> 16;
     if (this.addressDependent) this.permit(proto, extIp, extPort, dst, src, sport);
-    translate(view, l3, l4, proto, 12, 0, extIp, extPort);
+    translate(view, l3, l4, proto, 12, 0, s, p, false);
     if (this.isExternal(dst) >= 0) {
       // Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): the packet, now from the external endpoint, goes
       // through the inbound path to the internal host behind the destination's mapping.
@@ -732,8 +748,7 @@ export class NatEngine {
       return r;
     }
     c[OUT]++;
-    setMac(view, off, this.macGateway < 0 ? BROADCAST : this.macGateway);
-    if (this.macOutside >= 0) setMac(view, off + 6, this.macOutside);
+    this.toOutside(view, off);
     return this.outsidePort;
   }
 
@@ -776,8 +791,11 @@ export class NatEngine {
   private inbound(view: DataView, data: Uint8Array, off: number, l3: number, ihl: number, total: number, hairpin: boolean): number {
     const c = this.counters;
     if (!hairpin) {
-      if (this.macGateway < 0) this.macGateway = readMac(view, off + 6);
-      if (this.macOutside < 0 && (data[off] & 1) === 0) this.macOutside = readMac(view, off);
+      if (this.macGateway < 0 || (this.macOutside < 0 && (data[off] & 1) === 0)) {
+        if (this.macGateway < 0) this.macGateway = readMac(view, off + 6);
+        if (this.macOutside < 0 && (data[off] & 1) === 0) this.macOutside = readMac(view, off);
+        this.macsChanged();
+      }
     }
     const src = view.getInt32(l3 + 12);
     const dst = view.getInt32(l3 + 16);
@@ -820,7 +838,7 @@ export class NatEngine {
     const s = this.s;
     const p = slot * SLOT_WORDS;
     this.seen(p, proto === TCP ? tcpBits(flags, false) : 0);
-    translate(view, l3, l4, proto, 16, 2, s[p + V_ADDR], s[p + V_PORT] >>> 16);
+    translate(view, l3, l4, proto, 16, 2, s, p, false);
     if (!hairpin) c[IN]++;
     this.toInside(view, off, p);
     return this.insidePort;
@@ -858,7 +876,30 @@ export class NatEngine {
       view.setUint16(off, s[p + V_PORT] & 0xffff);
       view.setInt32(off + 2, s[p + V_MAC]);
     } else setMac(view, off, this.insideHost >= 0 ? this.insideHost : BROADCAST);
-    if (this.macInside >= 0) setMac(view, off + 6, this.macInside);
+    if (this.macInside >= 0) {
+      view.setUint16(off + 6, this.inHi);
+      view.setInt32(off + 8, this.inLo);
+    }
+  }
+
+  private macsChanged(): void {
+    const gw = this.macGateway < 0 ? BROADCAST : this.macGateway;
+    this.gwHi = (gw / 0x100000000) | 0;
+    this.gwLo = (gw - this.gwHi * 0x100000000) | 0;
+    this.outHi = (this.macOutside / 0x100000000) | 0;
+    this.outLo = (this.macOutside - this.outHi * 0x100000000) | 0;
+    this.inHi = (this.macInside / 0x100000000) | 0;
+    this.inLo = (this.macInside - this.inHi * 0x100000000) | 0;
+  }
+
+  /** Ethernet addresses of a frame sent outside: to the gateway (broadcast while unknown), from our outside MAC (when known). */
+  private toOutside(view: DataView, off: number): void {
+    view.setUint16(off, this.gwHi);
+    view.setInt32(off + 2, this.gwLo);
+    if (this.macOutside >= 0) {
+      view.setUint16(off + 6, this.outHi);
+      view.setInt32(off + 8, this.outLo);
+    }
   }
 
   /**
@@ -934,8 +975,7 @@ export class NatEngine {
     rewriteIp4Src(view, l3, -1, ICMP, extIp >>> 0);
     rewriteQuoted(view, icmp + 2, inner, il4, iproto, q, 16, 2, idst >>> 0, extIp >>> 0, extPort);
     c[ICMP_ERROR_OUT]++;
-    setMac(view, off, this.macGateway < 0 ? BROADCAST : this.macGateway);
-    if (this.macOutside >= 0) setMac(view, off + 6, this.macOutside);
+    this.toOutside(view, off);
     return this.outsidePort;
   }
 
@@ -1017,15 +1057,26 @@ export class NatEngine {
 
 /**
  * Rewrites the address at `l3 + addrField` (12 source, 16 destination) and the TCP/UDP port at
- * `l4 + portField` (or, for ICMP echo, the identifier) and updates the IP and L4 checksums
- * incrementally (RFC 1624 eqn. 3), one fold per checksum for both changes; a zero UDP checksum
- * stays zero (RFC 768), and a UDP result of 0 is sent as 0xffff.
+ * `l4 + portField` (or, for ICMP echo, the identifier) to the other side's endpoint in the table
+ * slot at word `p` of `s`, decrements the TTL when `ttl`, and updates the IP and L4 checksums
+ * incrementally (RFC 1624 eqn. 3), one fold per checksum for all changes; a zero UDP checksum stays
+ * zero (RFC 768), and a UDP result of 0 is sent as 0xffff. (The slot, not its words, is passed:
+ * addresses as arguments of a call would be boxed as heap numbers.)
  */
-function translate(view: DataView, l3: number, l4: number, proto: number, addrField: number, portField: number, addr: number, port: number): void {
-  const oldA = view.getUint32(l3 + addrField);
-  view.setUint32(l3 + addrField, addr);
+function translate(view: DataView, l3: number, l4: number, proto: number, addrField: number, portField: number, s: Int32Array, p: number, ttl: boolean): void {
+  const addr = s[p + V_ADDR];
+  const port = s[p + V_PORT] >>> 16;
+  const oldA = view.getInt32(l3 + addrField);
+  view.setInt32(l3 + addrField, addr);
   const dA = (~oldA >>> 16) + (~oldA & 0xffff) + (addr >>> 16) + (addr & 0xffff);
-  view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, dA));
+  let dIp = dA;
+  if (ttl) {
+    // TTL - 1 changes the word (TTL, proto) by -0x100: m' = m - 0x100.
+    const word = view.getUint16(l3 + 8);
+    view.setUint16(l3 + 8, word - 0x100);
+    dIp += (~word & 0xffff) + word - 0x100;
+  }
+  view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, dIp));
   if (proto === ICMP) {
     const oldId = view.getUint16(l4 + 4);
     view.setUint16(l4 + 4, port);
