@@ -143,6 +143,7 @@ function buildReplies(nat) {
     r.set(work.subarray(26, 30), 30);
     r.set(work.subarray(36, 38), 34);
     r.set(work.subarray(34, 36), 36);
+    r.set([2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4]); // to the NAT's outside MAC, from the gateway's
   }
   return replies;
 }

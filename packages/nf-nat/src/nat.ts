@@ -609,7 +609,9 @@ export class NatEngine {
     // An ICMP error's key is its quote's: the full path translates those.
     if (data[l3 + 9] !== proto || (proto === ICMP && data[l4] !== (out ? 8 : 0))) return -2;
     if (this.decTtl && data[l3 + 8] <= 1) return -2;
-    if (out ? this.addressDependent || this.macInside < 0 || !this.isInside(k0) || this.isExternal(k1) >= 0 : this.macGateway < 0 || this.macOutside < 0) return -2;
+    // What process() would learn (a MAC), filter or hairpin goes there.
+    const learns = out ? this.macInside < 0 && (data[off] & 1) === 0 : this.macGateway < 0 || (this.macOutside < 0 && (data[off] & 1) === 0);
+    if (learns || (out && (this.addressDependent || !this.isInside(k0) || this.isExternal(k1) >= 0))) return -2;
     let slot = -1;
     if (hint >= 0 && this.table.slotHolds(hint, k0, k1, k2, k3)) {
       slot = hint;

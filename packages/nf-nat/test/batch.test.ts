@@ -34,14 +34,16 @@ function compare(section: Record<string, unknown>, seed: number): number {
     const flags = [0x02, 0x10, 0x12, 0x11, 0x04][rnd(5)];
     const sport = 1000 + rnd(6);
     const dport = [53, 80][rnd(2)];
-    if (kind < 5 || seen.length === 0) return { f: eth(ipPacket(host, remote, { proto, sport, dport, flags, type: 8, id: sport, noUdpChecksum: rnd(3) === 0 })), port: 0 };
+    // Some frames come to the broadcast address (nothing is learned from those).
+    const to = (mac: number[]) => (rnd(4) === 0 ? [255, 255, 255, 255, 255, 255] : mac);
+    if (kind < 5 || seen.length === 0) return { f: eth(ipPacket(host, remote, { proto, sport, dport, flags, type: 8, id: sport, noUdpChecksum: rnd(3) === 0 }), to([2, 0, 0, 0, 0, 1])), port: 0 };
     const o = fields(seen[rnd(seen.length)]);
     const l4 = (p: L4['proto'], a: number, b: number, fl: number): L4 => ({ proto: p, sport: a, dport: b, flags: fl, type: 0, id: b });
     if (kind < 9) {
       const p = o.proto === 6 ? 'tcp' : o.proto === 17 ? 'udp' : 'icmp';
       // A reply, or an unsolicited packet to the same external endpoint from another remote.
       const from = kind < 8 ? o.dst : `192.0.2.${1 + rnd(3)}`;
-      return { f: eth(ipPacket(from, o.src, l4(p, o.dport, o.sport, flags)), [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 0x99]), port: 1 };
+      return { f: eth(ipPacket(from, o.src, l4(p, o.dport, o.sport, flags)), to([2, 0, 0, 0, 0, 2]), [2, 0, 0, 0, 0, 0x99]), port: 1 };
     }
     if (kind === 9) {
       const quoted = seen[rnd(seen.length)].slice(14, 14 + 20 + 8 + rnd(20));
@@ -104,4 +106,30 @@ describe('processBatch', () => {
       }
     });
   }
+});
+
+describe('processBatch and learned MACs', () => {
+  it('an established flow still learns the NAT\'s own MACs from the first unicast frames (after broadcast ones)', () => {
+    const nat = new NatEngine(parseNatConfig({ external: EXT, maxFlows: 64 }));
+    const bytes = new Uint8Array(SLOT);
+    const batch = new PacketBatch({ bytes, view: new DataView(bytes.buffer), slotSize: SLOT } as unknown as ConstructorParameters<typeof PacketBatch>[0], 1);
+    const send = (f: Uint8Array, port: number): Uint8Array => {
+      bytes.set(f);
+      batch.count = 1;
+      batch.offsets[0] = 0;
+      batch.lengths[0] = f.length;
+      batch.port[0] = port;
+      nat.processBatch(batch);
+      expect(batch.action[0]).toBe(Action.OUT);
+      return bytes.slice(0, f.length);
+    };
+    const bcast = [255, 255, 255, 255, 255, 255];
+    const out = (dst: number[]) => send(eth(ipPacket('10.0.0.2', '198.51.100.7', { proto: 'udp', sport: 4000, dport: 53 }), dst), 0);
+    const back = (dst: number[]) => send(eth(ipPacket('198.51.100.7', EXT[0], { proto: 'udp', sport: 53, dport: 4000 }), dst, [2, 0, 0, 0, 0, 0x99]), 1);
+    out(bcast); // sets the flow up; learns nothing
+    back(bcast); // learns the gateway only
+    out([2, 0, 0, 0, 0, 1]); // established: our inside MAC is learned from it
+    expect(fields(back([2, 0, 0, 0, 0, 2])).ethSrc).toEqual([2, 0, 0, 0, 0, 1]); // and our outside MAC from this one
+    expect(fields(out([2, 0, 0, 0, 0, 1])).ethSrc).toEqual([2, 0, 0, 0, 0, 2]);
+  });
 });
