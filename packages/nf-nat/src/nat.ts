@@ -536,7 +536,7 @@ export class NatEngine {
    * three passes: each packet's key and home line ({@link NatEngine.keyOf}); then one tight loop of
    * loads of every home line, independent, so their misses overlap where one packet after another
    * would wait for each miss in turn; then the packets in order: one of an
-   * established flow by the short path ({@link NatEngine.forward}), anything else by
+   * established flow by a short path (`forward`), anything else by
    * {@link NatEngine.process}. `hints`: a device lookup's slot per packet (gpu mode), checked
    * before use.
    */
