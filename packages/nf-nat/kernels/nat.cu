@@ -1,8 +1,10 @@
 // nat.cu: batch lookup of the NAT's flow table (an open-addressed hash table, linear probing).
 //
 // Table layout, shared with the CPU implementation in src/flow-table.ts:
-//   keys[5*slot .. 5*slot+4]  the key words k0..k3 of a slot and its value; k3 == 0 marks an empty slot
-// The hash (nat_hash) and the probe sequence (slot + 1, masked) are the CPU's (hashKey, find).
+//   slots[8*slot .. 8*slot+7]  the key words k0..k3 of a slot, then its value (not read here);
+//   bits 16..31 of word 3 are flags, not key; word 3 == 0 marks an empty slot
+// The hash (nat_hash), the home slot (nat_home) and the probe sequence (slot + 1, wrapping at the
+// capacity) are the CPU's (hashKey, homeOf, find).
 // Output: per query, the slot holding the key, or -1. The CPU checks the slot against the key before
 // using it (its table may have changed since the copy was uploaded), so a stale answer costs a
 // CPU probe, never a wrong translation.
@@ -24,27 +26,32 @@ GNET_DEVICE uint32_t nat_hash(uint32_t k0, uint32_t k1, uint32_t k2, uint32_t k3
   return h;
 }
 
-/** One thread per query: slots[i] = the slot of key queries[4i..4i+3] in the table, or -1. */
-extern "C" __global__ void gnet_nat_lookup(const uint32_t* __restrict__ keys, uint32_t mask,
-                                           const uint32_t* __restrict__ queries, int32_t* __restrict__ slots,
+/** The CPU's homeOf: the start (an even slot) of a 64-byte line; the top 24 bits of the hash scaled to the lines. */
+GNET_DEVICE uint32_t nat_home(uint32_t h, uint32_t capacity) {
+  return 2u * (uint32_t)(((uint64_t)(h >> 8) * (capacity >> 1)) >> 24);
+}
+
+/** One thread per query: found[i] = the slot of key queries[4i..4i+3] in the table, or -1. */
+extern "C" __global__ void gnet_nat_lookup(const uint32_t* __restrict__ slots, uint32_t capacity,
+                                           const uint32_t* __restrict__ queries, int32_t* __restrict__ found,
                                            uint32_t n) {
   uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
   uint32_t q0 = queries[4 * i], q1 = queries[4 * i + 1], q2 = queries[4 * i + 2], q3 = queries[4 * i + 3];
-  int32_t found = -1;
+  int32_t at = -1;
   if (q3 != 0) {
-    uint32_t s = nat_hash(q0, q1, q2, q3) & mask;
+    uint32_t s = nat_home(nat_hash(q0, q1, q2, q3), capacity);
     // The table is never more than 7/8 full, so an empty slot ends every probe; the bound only
     // guards against a torn copy.
-    for (uint32_t step = 0; step <= mask; step++) {
-      const uint32_t* k = keys + 5 * (size_t)s;
+    for (uint32_t step = 0; step < capacity; step++) {
+      const uint32_t* k = slots + 8 * (size_t)s;
       if (k[3] == 0) break;
-      if (k[3] == q3 && k[0] == q0 && k[1] == q1 && k[2] == q2) {
-        found = (int32_t)s;
+      if ((k[3] & 0xffffu) == q3 && k[0] == q0 && k[1] == q1 && k[2] == q2) {
+        at = (int32_t)s;
         break;
       }
-      s = (s + 1) & mask;
+      s = s + 1 == capacity ? 0 : s + 1;
     }
   }
-  slots[i] = found;
+  found[i] = at;
 }

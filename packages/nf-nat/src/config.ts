@@ -88,7 +88,7 @@ export interface NatConfig {
   classify: 'port' | 'address';
   /** Decrement the TTL as a router does (default true). */
   decrementTtl: boolean;
-  /** Session-table buckets checked for expiry per batch (default 64). */
+  /** Most flow-table slots checked for expiry per batch (default 64); the sweep paces itself to visit the whole table about every 10 s. */
   sweepPerBatch: number;
 }
 

@@ -7,8 +7,8 @@
  */
 import { kernelModulePath } from '@gnet/manager-native';
 
-export { NatEngine, NAT_COUNTERS, NatCounter, SESSION_WORDS, type NatCounterName } from './nat.js';
-export { FlowTable, KeyKind, NOT_FOUND, CHUNK_SLOTS, SLOT_WORDS, hashKey } from './flow-table.js';
+export { NatEngine, NAT_COUNTERS, NatCounter, SWEEP_PERIOD_S, type NatCounterName } from './nat.js';
+export { FlowTable, KeyKind, KEY3_MASK, CHUNK_SLOTS, SLOT_WORDS, DESIGN_LOAD, hashKey, homeOf } from './flow-table.js';
 export { PortAllocator } from './port-alloc.js';
 export { parseNatConfig, DEFAULT_TIMEOUTS, type NatConfig, type NatTimeouts, type NatMacs, type NatSubnet, type StaticForward } from './config.js';
 

@@ -1,19 +1,20 @@
 /**
- * The NAPT engine: mappings, sessions and their translation of packets in place, all in typed
- * arrays (no per-flow or per-packet objects). The NF (`nf.ts`) calls {@link NatEngine.tick} once per
- * batch and {@link NatEngine.process} per packet; it is also usable alone (tests, benchmarks).
+ * The NAPT engine: mappings, sessions and their translation of packets in place, all in one typed
+ * array (no per-flow or per-packet objects). The NF (`nf.ts`) calls {@link NatEngine.tick} and
+ * {@link NatEngine.processBatch} once per batch; {@link NatEngine.process} translates one packet
+ * (tests, tools).
  *
  * Model (RFC 4787 terms): a *mapping* binds an internal endpoint (address, port, protocol) to an
  * external one; it is endpoint-independent (one mapping per internal endpoint, whatever the
  * destination). A *session* is one conversation through a mapping with one remote endpoint; it
  * carries the TCP state and the idle timer. A mapping lives while it has sessions (or is static).
  * With address-dependent filtering, a *permission* (remote address per mapping) records where the
- * internal endpoint has sent to; it is a session record of its own kind.
+ * internal endpoint has sent to; it counts as a session.
  * @module
  */
-import { checksumAdjust16, checksumAdjust32, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32 } from '@gnet/nflib';
+import { Action, checksumAdjust16, checksumAdjust32, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
 import type { NatConfig } from './config.js';
-import { FlowTable, KeyKind, NOT_FOUND, hashKey } from './flow-table.js';
+import { FlowTable, KEY3_MASK, KeyKind, SLOT_WORDS, hashKey, homeOf } from './flow-table.js';
 import { PortAllocator } from './port-alloc.js';
 
 /** Names of the NAT's counters, in index order (see {@link NatCounter}). */
@@ -80,196 +81,209 @@ export type NatCounterName = Uppercase<(typeof NAT_COUNTERS)[number]>;
 /** Counter indexes into {@link NatEngine.counters}, by upper-case name (`NatCounter.OUT`, ...). */
 export const NatCounter: Readonly<Record<NatCounterName, number>> = Object.fromEntries(NAT_COUNTERS.map((n, i) => [n.toUpperCase(), i])) as Record<NatCounterName, number>;
 
-/** TCP flag bits seen on a session (its state; RFC 5382 §5 timers derive from it). */
-const SYN_OUT = 1;
-const SYN_IN = 2;
-const FIN_OUT = 4;
-const FIN_IN = 8;
-const RST = 16;
-const ALIVE = 0x80;
+// Slot words (flow-table.ts): key k0..k3, then the value. For a session's OUT and IN slots the value is
+// the translation (the other side's address and port), the time it was last seen, and, on the IN
+// slot, the inside host's MAC; for a mapping's MAPI slot the external endpoint, its reference count
+// and the host's MAC; for MAPE and PERM the internal endpoint.
+/** The other side's address (OUT, MAPI: external; IN, MAPE, PERM: internal). */
+const V_ADDR = 4;
+/** The other side's port << 16 | bits 32..47 of the MAC (IN, MAPI). */
+const V_PORT = 5;
+/** Last seen, seconds of {@link NatEngine.now} (OUT, IN, PERM); sessions and permissions holding it (MAPI). */
+const V_LAST = 6;
+const V_REFS = 6;
+/** Bits 0..31 of the MAC (IN, MAPI). */
+const V_MAC = 7;
 
-/** u32 words per session record. */
-export const SESSION_WORDS = 8;
-const S_MAP = 0;
-const S_REM_IP = 1;
-const S_REM_PORT = 2;
-const S_EXPIRE = 3;
-const S_STATE = 4;
-const S_EXT_IP = 5;
-const S_PORTS = 6;
-const S_INT_IP = 7;
+// Flags in bits 16..31 of slot word 3. TCP flags seen on a session (its state; RFC 5382 §5 timers
+// derive from it) are kept identical on its OUT and IN slots.
+const SYN_OUT = 1 << 16;
+const SYN_IN = 2 << 16;
+const FIN_OUT = 4 << 16;
+const FIN_IN = 8 << 16;
+const RST = 16 << 16;
+/** The slot holds a MAC (IN, MAPI). */
+const HAS_MAC = 32 << 16;
+/** A static forward's mapping (MAPI, MAPE): never freed, never filtered. */
+const STATIC = 64 << 16;
 
-const KIND_SESSION = 1;
-const KIND_PERM = 2;
+const K_OUT = KeyKind.OUT << 8;
+const K_IN = KeyKind.IN << 8;
+const K_MAPI = KeyKind.MAPI << 8;
+const K_MAPE = KeyKind.MAPE << 8;
+const K_PERM = KeyKind.PERM << 8;
+
+/** Seconds in which the sweep visits every table slot (when batches come often enough; see {@link NatEngine.tick}). */
+export const SWEEP_PERIOD_S = 10;
 
 const TCP = 6;
 const UDP = 17;
 const ICMP = 1;
 const BROADCAST = 0xffffffffffff;
 
-/** k3 of a key: protocol | kind << 8. */
-function k3(proto: number, kind: number): number {
-  return proto | (kind << 8);
-}
-
 /** The external pool index an internal address is paired with (RFC 4787 REQ-2: paired pooling). */
 function pairIndex(intIp: number, n: number): number {
-  return n === 1 ? 0 : hashKey(intIp, 0, 0, 0) % n;
+  return n === 1 ? 0 : hashKey(intIp | 0, 0, 0, 0) % n;
+}
+
+/** The TCP state bits a segment with `flags` adds, for the outbound (`out`) or inbound direction. */
+function tcpBits(flags: number, out: boolean): number {
+  return (flags & 2 ? (out ? SYN_OUT : SYN_IN) : 0) | (flags & 1 ? (out ? FIN_OUT : FIN_IN) : 0) | (flags & 4 ? RST : 0);
 }
 
 /** The NAPT state and packet translation. */
 export class NatEngine {
   /** The configuration it was built from. */
   readonly cfg: NatConfig;
-  /** Both directions' keys and the mappings' keys (see {@link KeyKind}). */
+  /**
+   * Every key and its record in one table (see {@link KeyKind}): a session is its OUT and IN slots
+   * (each holding the translation, the state and the last-seen time, so a packet of an established
+   * flow reads one slot); a mapping is its MAPI and MAPE slots; a permission is a PERM slot.
+   */
   readonly table: FlowTable;
   /** Counters, indexed by {@link NatCounter} (the NF points this at nflib's named counters). */
   counters: Float64Array;
   /** Coarse clock in whole seconds, set once per batch by {@link NatEngine.tick}. */
   now = 0;
-
-  // Mapping records (index = mapping id).
-  /** Internal address per mapping. */
-  readonly mIntIp: Uint32Array;
-  /** External address per mapping. */
-  readonly mExtIp: Uint32Array;
-  /** Internal port (or ICMP id) << 16 | external port per mapping. */
-  readonly mPorts: Uint32Array;
-  /** Protocol per mapping (0: free). */
-  readonly mProto: Uint8Array;
-  /** Pool index of the external address per mapping. */
-  readonly mExtIdx: Uint16Array;
-  /** Sessions and permissions holding each mapping; static mappings are never freed. */
-  readonly mRefs: Uint32Array;
-  /** 1 for a static forward's mapping. */
-  readonly mStatic: Uint8Array;
-  /** The internal host's Ethernet address (learned from its frames; -1 unknown). */
-  readonly mMac: Float64Array;
-  private readonly mFree: Uint32Array;
-  private mFreeTop: number;
-
-  // Session records (index = session id); permissions use the same records.
-  /**
-   * Session records, {@link SESSION_WORDS} u32 each (one 32-byte record: the data path touches one
-   * cache line per session): mapping id, remote address, remote port, expiry (seconds of
-   * {@link NatEngine.now}), TCP flags seen | ALIVE | kind << 8 (0 = free), and copies of the
-   * mapping's external address, ports (internal << 16 | external) and internal address.
-   */
-  readonly sess: Uint32Array;
-  /** Most sessions. */
+  /** Live sessions (permissions included). */
+  sessions = 0;
+  /** Live mappings (static ones included). */
+  mappings = 0;
+  /** Most sessions (permissions included) at once: `cfg.maxFlows`. */
   readonly maxSessions: number;
-  private readonly sFree: Uint32Array;
-  private sFreeTop: number;
-  private sweepCursor = 0;
-
+  /** Most mappings at once: `cfg.maxFlows` plus the static forwards. */
+  readonly maxMappings: number;
   /** Port allocators by pool index * 3 + (0 TCP, 1 UDP, 2 ICMP). */
   readonly ports: PortAllocator[];
-  private readonly externals: Uint32Array;
+
+  private readonly s: Int32Array;
+  private sweepCursor = 0;
+  /** Slots the sweep owes (fractions carried from tick to tick), the time of the last tick, and the last sweep's slots. */
+  private sweepDue = 0;
+  private lastTick = 0;
+  private lastSweep = 0;
+  private readonly externals: Int32Array;
   private readonly extContiguous: boolean;
-  private readonly subnetNet: Uint32Array;
-  private readonly subnetMask: Uint32Array;
+  private readonly subnetNet: Int32Array;
+  private readonly subnetMask: Int32Array;
   /** Own inside/outside MACs and the outside gateway's, configured or learned (-1 unknown). */
   private macInside: number;
   private macOutside: number;
   private macGateway: number;
+  // The same as 16-bit high and 32-bit low words for the data path (the gateway's broadcast while unknown).
+  private gwHi = 0xffff;
+  private gwLo = -1;
+  private outHi = 0;
+  private outLo = 0;
+  private inHi = 0;
+  private inLo = 0;
   private hint = -1;
-  private readonly addressDependent: boolean;
+  // Per packet of the batch in processBatch: key (4 words) and home slot.
+  private keys = new Uint32Array(4 * 64);
+  private homes = new Int32Array(64);
+  /** Where the prefetch pass leaves what it read, so the loads are kept. */
+  private sink = 0;
+  /** The IN slot of the session {@link NatEngine.newSession} made last. */
+  private newIn = -1;
   // Config values the data path reads per packet, as plain fields.
+  private readonly addressDependent: boolean;
   private readonly byAddress: boolean;
   private readonly tUdp: number;
+  private readonly tIcmp: number;
+  private readonly tTcpEstablished: number;
+  private readonly tTcpTransitory: number;
   private readonly decTtl: boolean;
   private readonly insidePort: number;
   private readonly outsidePort: number;
+  private readonly insideHost: number;
+  private readonly sweepPerBatch: number;
 
-  /** Builds the tables for `cfg` (sized by `cfg.maxFlows`) and installs the static forwards. */
+  /** Builds the table for `cfg` (sized by `cfg.maxFlows`) and installs the static forwards. */
   constructor(cfg: NatConfig) {
     this.cfg = cfg;
-    const maxMappings = cfg.maxFlows + cfg.forwards.length;
-    const maxSessions = cfg.maxFlows;
-    // Up to 4 keys per session (OUT, IN and its mapping's MAPI, MAPE; a permission uses 1) at <= 1/2 load.
-    this.table = new FlowTable(8 * cfg.maxFlows + 2 * cfg.forwards.length);
+    this.maxSessions = cfg.maxFlows;
+    this.maxMappings = cfg.maxFlows + cfg.forwards.length;
+    // Two keys per session (or one per permission, which counts as a session) and two per mapping.
+    this.table = new FlowTable(2 * this.maxSessions + 2 * this.maxMappings);
+    this.s = this.table.slots;
     this.counters = new Float64Array(NAT_COUNTERS.length);
-    this.mIntIp = new Uint32Array(maxMappings);
-    this.mExtIp = new Uint32Array(maxMappings);
-    this.mPorts = new Uint32Array(maxMappings);
-    this.mProto = new Uint8Array(maxMappings);
-    this.mExtIdx = new Uint16Array(maxMappings);
-    this.mRefs = new Uint32Array(maxMappings);
-    this.mStatic = new Uint8Array(maxMappings);
-    this.mMac = new Float64Array(maxMappings);
-    this.mFree = new Uint32Array(maxMappings);
-    for (let i = 0; i < maxMappings; i++) this.mFree[i] = maxMappings - 1 - i;
-    this.mFreeTop = maxMappings;
-    this.sess = new Uint32Array(maxSessions * SESSION_WORDS);
-    this.maxSessions = maxSessions;
     this.addressDependent = cfg.filtering === 'address-dependent';
     this.byAddress = cfg.classify === 'address';
     this.tUdp = cfg.timeouts.udp;
+    this.tIcmp = cfg.timeouts.icmp;
+    this.tTcpEstablished = cfg.timeouts.tcpEstablished;
+    this.tTcpTransitory = cfg.timeouts.tcpTransitory;
     this.decTtl = cfg.decrementTtl;
     this.insidePort = cfg.insidePort;
     this.outsidePort = cfg.outsidePort;
-    this.sFree = new Uint32Array(maxSessions);
-    for (let i = 0; i < maxSessions; i++) this.sFree[i] = maxSessions - 1 - i;
-    this.sFreeTop = maxSessions;
-    this.externals = Uint32Array.from(cfg.external);
+    this.insideHost = cfg.mac.insideHost;
+    this.sweepPerBatch = cfg.sweepPerBatch;
+    this.externals = Int32Array.from(cfg.external);
     this.extContiguous = cfg.external.every((a, i) => a === (cfg.external[0] + i) >>> 0);
     this.ports = [];
     for (let i = 0; i < cfg.external.length; i++) {
       this.ports.push(new PortAllocator(cfg.portMin, cfg.portMax), new PortAllocator(cfg.portMin, cfg.portMax), new PortAllocator(1, 65535));
     }
-    this.subnetNet = Uint32Array.from(cfg.insideSubnets.map((s) => s.network));
-    this.subnetMask = Uint32Array.from(cfg.insideSubnets.map((s) => s.mask));
+    this.subnetNet = Int32Array.from(cfg.insideSubnets.map((s) => s.network));
+    this.subnetMask = Int32Array.from(cfg.insideSubnets.map((s) => s.mask));
     this.macInside = cfg.mac.inside;
     this.macOutside = cfg.mac.outside;
     this.macGateway = cfg.mac.outsideGateway;
+    this.macsChanged();
     for (const f of cfg.forwards) {
       const idx = cfg.external.indexOf(f.extIp);
       this.ports[idx * 3 + (f.proto === TCP ? 0 : 1)].reserve(f.extPort);
-      const mid = this.newMapping(f.proto, f.intIp, f.intPort, idx, f.extIp, f.extPort);
-      if (mid < 0) throw new Error('nat: the flow table cannot hold the static forwards');
-      this.mStatic[mid] = 1;
-      this.mMac[mid] = cfg.mac.insideHost;
+      const m = this.newMapping(f.proto, f.intIp, f.intPort, f.extIp, f.extPort, STATIC);
+      if (m < 0) throw new Error('nat: the flow table cannot hold the static forwards');
+      if (cfg.mac.insideHost >= 0) this.setSlotMac(m * SLOT_WORDS, cfg.mac.insideHost);
     }
   }
 
-  /** Bytes of every typed array of the engine (tables, records, free lists, port bitmaps). */
+  /** Bytes of every typed array of the engine (the table and the port bitmaps). */
   get byteLength(): number {
-    let n = this.table.byteLength;
-    for (const a of [this.mIntIp, this.mExtIp, this.mPorts, this.mProto, this.mExtIdx, this.mRefs, this.mStatic, this.mMac, this.mFree, this.sess, this.sFree]) n += a.byteLength;
-    return n + this.ports.length * 8192;
-  }
-
-  /** Live sessions (permissions included). */
-  get sessions(): number {
-    return this.maxSessions - this.sFreeTop;
-  }
-
-  /** Expiry time of session `sid` (seconds of {@link NatEngine.now}). */
-  sessionExpiry(sid: number): number {
-    return this.sess[sid * SESSION_WORDS + S_EXPIRE];
-  }
-
-  /** Live mappings (static ones included). */
-  get mappings(): number {
-    return this.mIntIp.length - this.mFreeTop;
+    return this.table.byteLength + this.ports.length * 8192;
   }
 
   /**
-   * Sets the coarse clock (seconds, e.g. `performance.now() / 1000`) and expires up to
-   * `cfg.sweepPerBatch` session records: call once per batch, never per packet.
+   * When the session of an outbound 5-tuple expires (seconds of {@link NatEngine.now}): its last
+   * packet either way plus the timeout of its protocol and TCP state; -1 when there is none.
+   */
+  sessionExpiry(proto: number, intIp: number, intPort: number, remIp: number, remPort: number): number {
+    const slot = this.table.find(intIp, remIp, (intPort << 16) | remPort, proto | K_OUT);
+    if (slot < 0) return -1;
+    const p = slot * SLOT_WORDS;
+    const q = this.partner(p);
+    return Math.max(this.s[p + V_LAST], q < 0 ? 0 : this.s[q + V_LAST]) + this.timeoutOf(this.s[p + 3]);
+  }
+
+  /**
+   * Sets the coarse clock (seconds, e.g. `performance.now() / 1000`) and checks table slots for
+   * idle sessions: as many as visit the whole table about every {@link SWEEP_PERIOD_S} seconds, at
+   * most `cfg.sweepPerBatch` per call. Call once per batch, never per packet.
    */
   tick(nowSeconds: number): void {
     this.now = Math.floor(nowSeconds);
-    this.sweep(this.cfg.sweepPerBatch);
+    const due = this.sweepDue + (nowSeconds - this.lastTick) * (this.table.capacity / SWEEP_PERIOD_S);
+    this.lastTick = nowSeconds;
+    const n = due >= this.sweepPerBatch ? this.sweepPerBatch : due > 0 ? Math.floor(due) : 0;
+    this.sweepDue = due > n && n < this.sweepPerBatch ? due - n : 0;
+    this.lastSweep = n;
+    if (n > 0) this.sweep(n);
   }
 
-  /** Checks the next `n` session records (round robin) and expires the idle ones. */
+  /** Checks the next `n` table slots (round robin) and expires the idle sessions and permissions there. */
   sweep(n: number): void {
-    const cap = this.maxSessions;
-    const sess = this.sess;
+    const s = this.s;
+    const cap = this.table.capacity;
     let c = this.sweepCursor;
     for (let k = 0; k < n; k++) {
-      if (sess[c * SESSION_WORDS + S_STATE] !== 0 && sess[c * SESSION_WORDS + S_EXPIRE] < this.now) this.expire(c);
+      const w3 = s[c * SLOT_WORDS + 3];
+      const kind = (w3 >>> 8) & 0xff;
+      if ((kind === KeyKind.OUT || kind === KeyKind.IN || kind === KeyKind.PERM) && !this.alive(c * SLOT_WORDS)) {
+        // The slot is emptied and may be refilled by a later key shifting back: look at it again.
+        this.expire(c);
+        continue;
+      }
       c = c + 1 === cap ? 0 : c + 1;
     }
     this.sweepCursor = c;
@@ -287,7 +301,7 @@ export class NatEngine {
       this.hint = -1;
       if (this.table.slotHolds(h, k0, k1, k2, key3)) {
         this.counters[DEVICE_HITS]++;
-        return this.table.valueAt(h);
+        return h;
       }
     }
     return this.table.find(k0, k1, k2, key3);
@@ -300,132 +314,326 @@ export class NatEngine {
       return i < this.externals.length ? i : -1;
     }
     const ex = this.externals;
-    for (let i = 0; i < ex.length; i++) if (ex[i] === addr) return i;
+    for (let i = 0; i < ex.length; i++) if (ex[i] === (addr | 0)) return i;
     return -1;
   }
 
   private isInside(addr: number): boolean {
     const n = this.subnetNet.length;
     if (n === 0) return true;
-    for (let i = 0; i < n; i++) if (((addr & this.subnetMask[i]) >>> 0) === this.subnetNet[i]) return true;
+    for (let i = 0; i < n; i++) if ((addr & this.subnetMask[i]) === this.subnetNet[i]) return true;
     return false;
   }
 
-  private timeout(proto: number, state: number): number {
+  /** The idle timeout of a session slot with word 3 = `w3` (its protocol and TCP state). */
+  private timeoutOf(w3: number): number {
+    const proto = w3 & 0xff;
     if (proto === UDP) return this.tUdp;
-    const t = this.cfg.timeouts;
-    if (proto === ICMP) return t.icmp;
+    if (proto === ICMP) return this.tIcmp;
     // Established once both sides sent SYN and nobody closed; everything else is transitory.
-    return (state & (SYN_OUT | SYN_IN)) === (SYN_OUT | SYN_IN) && (state & (FIN_OUT | FIN_IN | RST)) === 0 ? t.tcpEstablished : t.tcpTransitory;
+    return (w3 & (SYN_OUT | SYN_IN)) === (SYN_OUT | SYN_IN) && (w3 & (FIN_OUT | FIN_IN | RST)) === 0 ? this.tTcpEstablished : this.tTcpTransitory;
   }
 
-  private newMapping(proto: number, intIp: number, intPort: number, extIdx: number, extIp: number, extPort: number): number {
-    if (this.mFreeTop === 0) return -1;
-    const mid = this.mFree[--this.mFreeTop];
-    if (!this.table.insert(intIp, 0, (intPort << 16) >>> 0, k3(proto, KeyKind.MAPI), mid)) {
-      this.mFreeTop++;
+  /** A permission lasts as a session of its protocol (TCP: as an established one). */
+  private permTimeout(proto: number): number {
+    return proto === TCP ? this.tTcpEstablished : proto === UDP ? this.tUdp : this.tIcmp;
+  }
+
+  /**
+   * The other slot of the session whose OUT or IN slot starts at word `p` (-1 if missing). Both
+   * keys are in either slot: OUT is (int, rem, intPort|rport) → (ext, extPort), IN the reverse.
+   */
+  private partner(p: number): number {
+    const s = this.s;
+    const w3 = s[p + 3] & KEY3_MASK;
+    const other = (w3 & 0xff) | ((w3 & 0xff00) === K_OUT ? K_IN : K_OUT);
+    const slot = this.table.find(s[p + V_ADDR], s[p + 1], (s[p + V_PORT] & 0xffff0000) | (s[p + 2] & 0xffff), other);
+    return slot < 0 ? -1 : slot * SLOT_WORDS;
+  }
+
+  /**
+   * Whether the session or permission in the slot at word `p` is still live. A session was seen
+   * when either of its slots was; when this one is stale the other is read (a second lookup, only
+   * once per timeout) and its time copied here.
+   */
+  private alive(p: number): boolean {
+    const s = this.s;
+    const w3 = s[p + 3];
+    if ((w3 & 0xff00) === K_PERM) return s[p + V_LAST] + this.permTimeout(w3 & 0xff) >= this.now;
+    const t = this.timeoutOf(w3);
+    if (s[p + V_LAST] + t >= this.now) return true;
+    const q = this.partner(p);
+    if (q < 0 || s[q + V_LAST] + t < this.now) return false;
+    s[p + V_LAST] = s[q + V_LAST];
+    return true;
+  }
+
+  /** Writes a MAC (a 48-bit number) into the value of the slot at word `p`. */
+  private setSlotMac(p: number, mac: number): void {
+    const hi = (mac / 0x100000000) | 0;
+    const s = this.s;
+    s[p + V_PORT] = (s[p + V_PORT] & 0xffff0000) | hi;
+    s[p + V_MAC] = mac - hi * 0x100000000;
+    s[p + 3] |= HAS_MAC;
+  }
+
+  /** A new mapping (its MAPI and MAPE slots); returns the MAPI slot, or -1 when the table is full. */
+  private newMapping(proto: number, intIp: number, intPort: number, extIp: number, extPort: number, flags: number): number {
+    if (this.mappings >= this.maxMappings) return -1;
+    const t = this.table;
+    const m = t.insert(intIp, 0, intPort << 16, proto | K_MAPI);
+    if (m < 0) return -1;
+    const e = t.insert(extIp, 0, extPort << 16, proto | K_MAPE);
+    if (e < 0) {
+      t.removeAt(m);
       return -1;
     }
-    if (!this.table.insert(extIp, 0, (extPort << 16) >>> 0, k3(proto, KeyKind.MAPE), mid)) {
-      this.table.remove(intIp, 0, (intPort << 16) >>> 0, k3(proto, KeyKind.MAPI));
-      this.mFreeTop++;
-      return -1;
-    }
-    this.mIntIp[mid] = intIp;
-    this.mExtIp[mid] = extIp;
-    this.mPorts[mid] = ((intPort << 16) | extPort) >>> 0;
-    this.mProto[mid] = proto;
-    this.mExtIdx[mid] = extIdx;
-    this.mRefs[mid] = 0;
-    this.mStatic[mid] = 0;
-    this.mMac[mid] = -1;
+    const s = this.s;
+    s[m * SLOT_WORDS + 3] |= flags;
+    s[m * SLOT_WORDS + V_ADDR] = extIp;
+    s[m * SLOT_WORDS + V_PORT] = extPort << 16;
+    s[e * SLOT_WORDS + 3] |= flags;
+    s[e * SLOT_WORDS + V_ADDR] = intIp;
+    s[e * SLOT_WORDS + V_PORT] = intPort << 16;
+    this.mappings++;
     this.counters[MAPPINGS_CREATED]++;
-    return mid;
+    return m;
   }
 
-  private unref(mid: number): void {
-    if (--this.mRefs[mid] > 0 || this.mStatic[mid] === 1) return;
-    const proto = this.mProto[mid];
-    const ports = this.mPorts[mid];
-    this.table.remove(this.mIntIp[mid], 0, (ports & 0xffff0000) >>> 0, k3(proto, KeyKind.MAPI));
-    this.table.remove(this.mExtIp[mid], 0, ((ports & 0xffff) << 16) >>> 0, k3(proto, KeyKind.MAPE));
-    this.ports[this.mExtIdx[mid] * 3 + (proto === TCP ? 0 : proto === UDP ? 1 : 2)].release(ports & 0xffff);
-    this.mProto[mid] = 0;
-    this.mFree[this.mFreeTop++] = mid;
+  /**
+   * Drops `n` references to the mapping of internal endpoint `intIp:intPort`; with none left it is
+   * freed (unless static).
+   */
+  private unref(proto: number, intIp: number, intPort: number, n: number): void {
+    const t = this.table;
+    const m = t.find(intIp, 0, intPort << 16, proto | K_MAPI);
+    if (m < 0) return;
+    const p = m * SLOT_WORDS;
+    const s = this.s;
+    if ((s[p + V_REFS] -= n) > 0 || (s[p + 3] & STATIC) !== 0) return;
+    const extIp = s[p + V_ADDR];
+    const extPort = s[p + V_PORT] >>> 16;
+    t.removeAt(m);
+    t.remove(extIp, 0, extPort << 16, proto | K_MAPE);
+    this.ports[this.isExternal(extIp) * 3 + (proto === TCP ? 0 : proto === UDP ? 1 : 2)].release(extPort);
+    this.mappings--;
     this.counters[MAPPINGS_FREED]++;
   }
 
-  /** Removes session `sid`'s keys, frees it and drops its mapping reference. */
-  private expire(sid: number): void {
-    const b = sid * SESSION_WORDS;
-    const sess = this.sess;
-    const mid = sess[b + S_MAP];
-    const proto = this.mProto[mid];
-    const ports = this.mPorts[mid];
-    const rem = sess[b + S_REM_IP];
-    const rport = sess[b + S_REM_PORT];
-    if (sess[b + S_STATE] >>> 8 === KIND_PERM) {
-      this.table.remove(this.mExtIp[mid], rem, ((ports & 0xffff) << 16) >>> 0, k3(proto, KeyKind.PERM));
-    } else {
-      this.table.remove(this.mIntIp[mid], rem, ((ports & 0xffff0000) | rport) >>> 0, k3(proto, KeyKind.OUT));
-      this.table.remove(this.mExtIp[mid], rem, (((ports & 0xffff) << 16) | rport) >>> 0, k3(proto, KeyKind.IN));
+  /** Removes the session (both slots) or permission in slot `slot` and drops its mapping reference. */
+  private expire(slot: number): void {
+    const s = this.s;
+    const p = slot * SLOT_WORDS;
+    const w3 = s[p + 3] & KEY3_MASK;
+    const proto = w3 & 0xff;
+    let intIp = s[p + V_ADDR];
+    let intPort = s[p + V_PORT] >>> 16;
+    if ((w3 & 0xff00) === K_OUT) {
+      intIp = s[p];
+      intPort = s[p + 2] >>> 16;
     }
-    sess[b + S_STATE] = 0;
-    this.sFree[this.sFreeTop++] = sid;
+    if ((w3 & 0xff00) !== K_PERM) {
+      // The other slot's key, read before any removal shifts slots.
+      const k0 = s[p + V_ADDR];
+      const k1 = s[p + 1];
+      const k2 = (s[p + V_PORT] & 0xffff0000) | (s[p + 2] & 0xffff);
+      this.table.removeAt(slot);
+      this.table.remove(k0, k1, k2, proto | ((w3 & 0xff00) === K_OUT ? K_IN : K_OUT));
+    } else this.table.removeAt(slot);
+    this.sessions--;
     this.counters[SESSIONS_EXPIRED]++;
-    this.unref(mid);
+    this.unref(proto, intIp, intPort, 1);
   }
 
-  /** A new session (or permission) on mapping `mid` with remote `rem:rport`; -1 when full. */
-  private newSession(mid: number, rem: number, rport: number, kind: number): number {
-    if (this.sFreeTop === 0) return -1;
-    const sid = this.sFree[--this.sFreeTop];
-    const proto = this.mProto[mid];
-    const ports = this.mPorts[mid];
+  /**
+   * A new session on the mapping whose MAPI slot is `m`, with remote `rem:rport`: inserts its OUT and
+   * IN slots (the IN one with the mapping's MAC). Returns the OUT slot (the IN one is left in
+   * {@link NatEngine.newIn}), or -1 when full.
+   */
+  private newSession(proto: number, m: number, rem: number, rport: number): number {
+    if (this.sessions >= this.maxSessions) return -1;
+    const s = this.s;
     const t = this.table;
-    if (kind === KIND_PERM) {
-      if (!t.insert(this.mExtIp[mid], rem, ((ports & 0xffff) << 16) >>> 0, k3(proto, KeyKind.PERM), sid)) {
-        this.sFreeTop++;
-        return -1;
-      }
-    } else {
-      if (!t.insert(this.mIntIp[mid], rem, ((ports & 0xffff0000) | rport) >>> 0, k3(proto, KeyKind.OUT), sid)) {
-        this.sFreeTop++;
-        return -1;
-      }
-      if (!t.insert(this.mExtIp[mid], rem, (((ports & 0xffff) << 16) | rport) >>> 0, k3(proto, KeyKind.IN), sid)) {
-        t.remove(this.mIntIp[mid], rem, ((ports & 0xffff0000) | rport) >>> 0, k3(proto, KeyKind.OUT));
-        this.sFreeTop++;
-        return -1;
-      }
-      this.counters[SESSIONS_CREATED]++;
+    const mp = m * SLOT_WORDS;
+    const intIp = s[mp];
+    const intPort = s[mp + 2] >>> 16;
+    const extIp = s[mp + V_ADDR];
+    const extPort = s[mp + V_PORT] >>> 16;
+    const o = t.insert(intIp, rem, (intPort << 16) | rport, proto | K_OUT);
+    if (o < 0) return -1;
+    const i = t.insert(extIp, rem, (extPort << 16) | rport, proto | K_IN);
+    if (i < 0) {
+      t.removeAt(o);
+      return -1;
     }
-    const b = sid * SESSION_WORDS;
-    const sess = this.sess;
-    sess[b + S_MAP] = mid;
-    sess[b + S_REM_IP] = rem;
-    sess[b + S_REM_PORT] = rport;
-    sess[b + S_EXPIRE] = this.now;
-    sess[b + S_STATE] = ALIVE | (kind << 8);
-    sess[b + S_EXT_IP] = this.mExtIp[mid];
-    sess[b + S_PORTS] = ports;
-    sess[b + S_INT_IP] = this.mIntIp[mid];
-    this.mRefs[mid]++;
-    return sid;
+    const op = o * SLOT_WORDS;
+    const ip = i * SLOT_WORDS;
+    s[op + V_ADDR] = extIp;
+    s[op + V_PORT] = extPort << 16;
+    s[op + V_LAST] = this.now;
+    s[ip + 3] |= s[mp + 3] & HAS_MAC;
+    s[ip + V_ADDR] = intIp;
+    s[ip + V_PORT] = (intPort << 16) | (s[mp + V_PORT] & 0xffff);
+    s[ip + V_LAST] = this.now;
+    s[ip + V_MAC] = s[mp + V_MAC];
+    s[mp + V_REFS]++;
+    this.sessions++;
+    this.counters[SESSIONS_CREATED]++;
+    this.newIn = i;
+    return o;
   }
 
-  /** Address-dependent filtering: records (or refreshes) that mapping `mid` sent to `rem`. */
-  private permit(mid: number, rem: number): void {
-    const proto = this.mProto[mid];
-    let pid = this.table.find(this.mExtIp[mid], rem, ((this.mPorts[mid] & 0xffff) << 16) >>> 0, k3(proto, KeyKind.PERM));
-    if (pid === NOT_FOUND) pid = this.newSession(mid, rem, 0, KIND_PERM);
-    if (pid !== NOT_FOUND && pid >= 0) this.sess[pid * SESSION_WORDS + S_EXPIRE] = this.now + (proto === TCP ? this.cfg.timeouts.tcpEstablished : this.timeout(proto, 0));
+  /** `slot` when its session is live; else -1 (a dead session found is expired on the way). */
+  private live(slot: number): number {
+    if (slot < 0 || this.alive(slot * SLOT_WORDS)) return slot;
+    this.expire(slot);
+    return -1;
   }
 
-  private permitted(mid: number, rem: number): boolean {
-    if (this.mStatic[mid] === 1 || this.cfg.filtering === 'endpoint-independent') return true;
-    const pid = this.table.find(this.mExtIp[mid], rem, ((this.mPorts[mid] & 0xffff) << 16) >>> 0, k3(this.mProto[mid], KeyKind.PERM));
-    return pid !== NOT_FOUND && this.sess[pid * SESSION_WORDS + S_EXPIRE] >= this.now;
+  /**
+   * A packet of the session whose slot starts at word `p` passes: its time is recorded, and TCP
+   * state `bits` it adds go into both of the session's slots.
+   */
+  private seen(p: number, bits: number): void {
+    const s = this.s;
+    if ((s[p + 3] | bits) !== s[p + 3]) {
+      const q = this.partner(p);
+      s[p + 3] |= bits;
+      if (q >= 0) s[q + 3] |= bits;
+    }
+    if (s[p + V_LAST] !== this.now) s[p + V_LAST] = this.now;
+  }
+
+  /** Address-dependent filtering: records (or refreshes) that mapping `extIp:extPort` sent to `rem`. */
+  private permit(proto: number, extIp: number, extPort: number, rem: number, intIp: number, intPort: number): void {
+    const t = this.table;
+    let q = t.find(extIp, rem, extPort << 16, proto | K_PERM);
+    if (q < 0) {
+      const m = t.find(intIp, 0, intPort << 16, proto | K_MAPI);
+      if (this.sessions >= this.maxSessions || m < 0) return;
+      q = t.insert(extIp, rem, extPort << 16, proto | K_PERM);
+      if (q < 0) return;
+      const s = this.s;
+      s[q * SLOT_WORDS + V_ADDR] = intIp;
+      s[q * SLOT_WORDS + V_PORT] = intPort << 16;
+      s[m * SLOT_WORDS + V_REFS]++;
+      this.sessions++;
+    }
+    this.s[q * SLOT_WORDS + V_LAST] = this.now;
+  }
+
+  /** Whether remote `rem` may start a session through the mapping whose MAPE slot is at word `e`. */
+  private permitted(e: number, rem: number): boolean {
+    const s = this.s;
+    if (!this.addressDependent || (s[e + 3] & STATIC) !== 0) return true;
+    const q = this.table.find(s[e], rem, s[e + 2], (s[e + 3] & 0xff) | K_PERM);
+    return q >= 0 && this.alive(q * SLOT_WORDS);
+  }
+
+  /**
+   * Translates a batch in place and sets each packet's action (`OUT` to the port it leaves by, or
+   * `DROP`). With a million flows nearly every packet's slot is a cache miss, so the batch goes in
+   * three passes: each packet's key and home line ({@link NatEngine.keyOf}); then one tight loop of
+   * loads of every home line, independent, so their misses overlap where one packet after another
+   * would wait for each miss in turn; then the packets in order: one of an
+   * established flow by a short path (`forward`), anything else by
+   * {@link NatEngine.process}. `hints`: a device lookup's slot per packet (gpu mode), checked
+   * before use.
+   */
+  processBatch(batch: PacketBatch, hints?: Int32Array): void {
+    const n = batch.count;
+    const view = batch.view;
+    const data = batch.data;
+    const offsets = batch.offsets;
+    const lengths = batch.lengths;
+    const ports = batch.port;
+    if (this.homes.length < n) {
+      this.homes = new Int32Array(n);
+      this.keys = new Uint32Array(4 * n);
+    }
+    const homes = this.homes;
+    const keys = this.keys;
+    const cap = this.table.capacity;
+    for (let i = 0; i < n; i++) {
+      this.keyOf(view, data, offsets[i], lengths[i], ports[i], keys, 4 * i);
+      homes[i] = keys[4 * i + 3] === 0 ? -1 : homeOf(hashKey(keys[4 * i], keys[4 * i + 1], keys[4 * i + 2], keys[4 * i + 3]), cap);
+    }
+    // Each packet's home line (at the design load most keys are in it: see flow-table.ts) and the
+    // slots the next sweep will read (as many as the last one), all loads at once.
+    const s = this.s;
+    let x = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hints !== undefined && hints[i] >= 0 ? hints[i] : homes[i];
+      if (h >= 0) x ^= s[h * SLOT_WORDS + 3];
+    }
+    for (let k = 0, c = this.sweepCursor; k < this.lastSweep; k += 2, c = c + 2 >= cap ? 0 : c + 2) x ^= s[c * SLOT_WORDS + 3];
+    this.sink = x;
+    const action = batch.action;
+    const destination = batch.destination;
+    for (let i = 0; i < n; i++) {
+      const off = offsets[i];
+      let out = -2;
+      const hint = hints === undefined ? -1 : hints[i];
+      if (homes[i] >= 0) out = this.forward(view, data, off, i, hint);
+      if (out === -2) {
+        this.hint = hint;
+        out = this.process(view, data, off, lengths[i], ports[i]);
+      }
+      if (out < 0) action[i] = Action.DROP;
+      else {
+        action[i] = Action.OUT;
+        destination[i] = out;
+      }
+    }
+  }
+
+  /**
+   * The short path of {@link NatEngine.processBatch} for its packet `i` (at `off`): a TCP/UDP/ICMP
+   * echo packet of an established session, valid (keyOf found its key), whose session was seen within
+   * its timeout on this slot, whose TCP flags add no state, and that needs nothing learned, filtered
+   * or hairpinned. Translates it exactly as {@link NatEngine.process} would and returns its port;
+   * anything else returns -2 having changed nothing, and goes to {@link NatEngine.process}.
+   */
+  private forward(view: DataView, data: Uint8Array, off: number, i: number, hint: number): number {
+    // The key and home are read here, not passed: words above 2^30 would be boxed as arguments.
+    const keys = this.keys;
+    const k0 = keys[4 * i] | 0;
+    const k1 = keys[4 * i + 1] | 0;
+    const k2 = keys[4 * i + 2] | 0;
+    const k3 = keys[4 * i + 3];
+    const home = this.homes[i];
+    const l3 = off + 14;
+    const proto = k3 & 0xff;
+    const out = (k3 & 0xff00) === K_OUT;
+    const l4 = l3 + (data[l3] & 15) * 4;
+    // An ICMP error's key is its quote's: the full path translates those.
+    if (data[l3 + 9] !== proto || (proto === ICMP && data[l4] !== (out ? 8 : 0))) return -2;
+    if (this.decTtl && data[l3 + 8] <= 1) return -2;
+    // What process() would learn (a MAC), filter or hairpin goes there.
+    const learns = out ? this.macInside < 0 && (data[off] & 1) === 0 : this.macGateway < 0 || (this.macOutside < 0 && (data[off] & 1) === 0);
+    if (learns || (out && (this.addressDependent || !this.isInside(k0) || this.isExternal(k1) >= 0))) return -2;
+    let slot = -1;
+    if (hint >= 0 && this.table.slotHolds(hint, k0, k1, k2, k3)) {
+      slot = hint;
+      this.counters[DEVICE_HITS]++;
+    } else slot = this.table.findFrom(home, k0, k1, k2, k3);
+    if (slot < 0) return -2;
+    const s = this.s;
+    const p = slot * SLOT_WORDS;
+    const w3 = s[p + 3];
+    if (s[p + V_LAST] + this.timeoutOf(w3) < this.now) return -2;
+    if (proto === TCP && (w3 | tcpBits(data[l4 + 13], out)) !== w3) return -2;
+    if (s[p + V_LAST] !== this.now) s[p + V_LAST] = this.now;
+    if (out) {
+      translate(view, l3, l4, proto, 12, 0, s, p, this.decTtl);
+      this.counters[OUT]++;
+      this.toOutside(view, off);
+      return this.outsidePort;
+    }
+    translate(view, l3, l4, proto, 16, 2, s, p, this.decTtl);
+    this.counters[IN]++;
+    this.toInside(view, off, p);
+    return this.insidePort;
   }
 
   /**
@@ -465,7 +673,7 @@ export class NatEngine {
       return -1;
     }
     let out: number;
-    const side = this.byAddress ? (this.isInside(view.getUint32(l3 + 12)) ? 0 : 1) : inPort === this.insidePort ? 0 : inPort === this.outsidePort ? 1 : -1;
+    const side = this.byAddress ? (this.isInside(view.getInt32(l3 + 12)) ? 0 : 1) : inPort === this.insidePort ? 0 : inPort === this.outsidePort ? 1 : -1;
     if (side === 0) out = this.outbound(view, data, off, l3, ihl, total);
     else if (side === 1) out = this.inbound(view, data, off, l3, ihl, total, false);
     else {
@@ -473,12 +681,7 @@ export class NatEngine {
       out = -1;
     }
     this.hint = -1;
-    if (out >= 0 && this.decTtl) {
-      // TTL - 1 changes the word (TTL, proto) by -0x100: RFC 1624 with m' = m - 0x100.
-      const word = view.getUint16(l3 + 8);
-      view.setUint16(l3 + 8, word - 0x100);
-      view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, (~word & 0xffff) + word - 0x100));
-    }
+    if (out >= 0 && this.decTtl) decrementTtl(view, l3);
     return out;
   }
 
@@ -490,10 +693,12 @@ export class NatEngine {
 
   private outbound(view: DataView, data: Uint8Array, off: number, l3: number, ihl: number, total: number): number {
     const c = this.counters;
-    const cfg = this.cfg;
-    if (this.macInside < 0 && (data[off] & 1) === 0) this.macInside = readMac(view, off);
-    const src = view.getUint32(l3 + 12);
-    const dst = view.getUint32(l3 + 16);
+    if (this.macInside < 0 && (data[off] & 1) === 0) {
+      this.macInside = readMac(view, off);
+      this.macsChanged();
+    }
+    const src = view.getInt32(l3 + 12);
+    const dst = view.getInt32(l3 + 16);
     if (!this.isInside(src)) {
       c[DROP_NOT_INSIDE]++;
       return -1;
@@ -525,50 +730,18 @@ export class NatEngine {
       dport = view.getUint16(l4 + 2);
     }
     const flags = proto === TCP ? data[l4 + 13] : 0;
-    let sid = this.lookup(src, dst, ((sport << 16) | dport) >>> 0, k3(proto, KeyKind.OUT));
-    if (sid !== NOT_FOUND && this.sess[sid * SESSION_WORDS + S_EXPIRE] < this.now) {
-      this.expire(sid);
-      sid = NOT_FOUND;
+    let slot = this.live(this.lookup(src, dst, (sport << 16) | dport, proto | K_OUT));
+    if (slot < 0) {
+      slot = this.openOut(view, off, proto, src, sport, dst, dport, flags);
+      if (slot < 0) return -1;
     }
-    if (sid === NOT_FOUND) {
-      // RFC 5382: a TCP session starts with a SYN (a stray ACK or RST of a forgotten connection is dropped).
-      if (proto === TCP && (flags & 0x12) !== 0x02) {
-        c[DROP_TCP_NO_SESSION]++;
-        return -1;
-      }
-      let mid = this.table.find(src, 0, (sport << 16) >>> 0, k3(proto, KeyKind.MAPI));
-      if (mid === NOT_FOUND) {
-        const idx = pairIndex(src, this.externals.length);
-        const alloc = this.ports[idx * 3 + (proto === TCP ? 0 : proto === UDP ? 1 : 2)];
-        const port = alloc.allocate(sport, cfg.portPreservation, cfg.parityPreservation);
-        if (port < 0) {
-          c[DROP_POOL_EXHAUSTED]++;
-          return -1;
-        }
-        mid = this.newMapping(proto, src, sport, idx, this.externals[idx], port);
-        if (mid < 0) {
-          alloc.release(port);
-          c[DROP_TABLE_FULL]++;
-          return -1;
-        }
-      }
-      if (this.mMac[mid] < 0 || this.mStatic[mid] === 1) this.mMac[mid] = readMac(view, off + 6);
-      sid = this.newSession(mid, dst, dport, KIND_SESSION);
-      if (sid < 0) {
-        this.mRefs[mid]++;
-        this.unref(mid); // frees a mapping made just now
-        c[DROP_TABLE_FULL]++;
-        return -1;
-      }
-    }
-    const sess = this.sess;
-    const b = sid * SESSION_WORDS;
-    if (proto === TCP) sess[b + S_STATE] |= (flags & 2 ? SYN_OUT : 0) | (flags & 1 ? FIN_OUT : 0) | (flags & 4 ? RST : 0);
-    sess[b + S_EXPIRE] = this.now + this.timeout(proto, sess[b + S_STATE]);
-    if (this.addressDependent) this.permit(sess[b + S_MAP], dst);
-    const extIp = sess[b + S_EXT_IP];
-    const extPort = sess[b + S_PORTS] & 0xffff;
-    translate(view, l3, l4, proto, 12, 0, extIp, extPort);
+    const s = this.s;
+    const p = slot * SLOT_WORDS;
+    this.seen(p, proto === TCP ? tcpBits(flags, true) : 0);
+    const extIp = s[p + V_ADDR];
+    const extPort = s[p + V_PORT] >>> 16;
+    if (this.addressDependent) this.permit(proto, extIp, extPort, dst, src, sport);
+    translate(view, l3, l4, proto, 12, 0, s, p, false);
     if (this.isExternal(dst) >= 0) {
       // Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): the packet, now from the external endpoint, goes
       // through the inbound path to the internal host behind the destination's mapping.
@@ -577,19 +750,57 @@ export class NatEngine {
       return r;
     }
     c[OUT]++;
-    setMac(view, off, this.macGateway < 0 ? BROADCAST : this.macGateway);
-    if (this.macOutside >= 0) setMac(view, off + 6, this.macOutside);
+    this.toOutside(view, off);
     return this.outsidePort;
+  }
+
+  /** A new outbound session (and its mapping when the internal endpoint has none); its OUT slot or -1 (counted). */
+  private openOut(view: DataView, off: number, proto: number, src: number, sport: number, dst: number, dport: number, flags: number): number {
+    const c = this.counters;
+    const cfg = this.cfg;
+    // RFC 5382: a TCP session starts with a SYN (a stray ACK or RST of a forgotten connection is dropped).
+    if (proto === TCP && (flags & 0x12) !== 0x02) {
+      c[DROP_TCP_NO_SESSION]++;
+      return -1;
+    }
+    let m = this.table.find(src, 0, sport << 16, proto | K_MAPI);
+    const fresh = m < 0;
+    if (fresh) {
+      const idx = pairIndex(src, this.externals.length);
+      const alloc = this.ports[idx * 3 + (proto === TCP ? 0 : proto === UDP ? 1 : 2)];
+      const port = alloc.allocate(sport, cfg.portPreservation, cfg.parityPreservation);
+      if (port < 0) {
+        c[DROP_POOL_EXHAUSTED]++;
+        return -1;
+      }
+      m = this.newMapping(proto, src, sport, this.externals[idx], port, 0);
+      if (m < 0) {
+        alloc.release(port);
+        c[DROP_TABLE_FULL]++;
+        return -1;
+      }
+    }
+    const mp = m * SLOT_WORDS;
+    if ((this.s[mp + 3] & (HAS_MAC | STATIC)) !== HAS_MAC) this.setSlotMac(mp, readMac(view, off + 6));
+    const slot = this.newSession(proto, m, dst, dport);
+    if (slot < 0) {
+      if (fresh) this.unref(proto, src, sport, 0); // frees the mapping made just now
+      c[DROP_TABLE_FULL]++;
+    }
+    return slot;
   }
 
   private inbound(view: DataView, data: Uint8Array, off: number, l3: number, ihl: number, total: number, hairpin: boolean): number {
     const c = this.counters;
     if (!hairpin) {
-      if (this.macGateway < 0) this.macGateway = readMac(view, off + 6);
-      if (this.macOutside < 0 && (data[off] & 1) === 0) this.macOutside = readMac(view, off);
+      if (this.macGateway < 0 || (this.macOutside < 0 && (data[off] & 1) === 0)) {
+        if (this.macGateway < 0) this.macGateway = readMac(view, off + 6);
+        if (this.macOutside < 0 && (data[off] & 1) === 0) this.macOutside = readMac(view, off);
+        this.macsChanged();
+      }
     }
-    const src = view.getUint32(l3 + 12);
-    const dst = view.getUint32(l3 + 16);
+    const src = view.getInt32(l3 + 12);
+    const dst = view.getInt32(l3 + 16);
     if (this.isExternal(dst) < 0) {
       c[DROP_NOT_EXTERNAL]++;
       return -1;
@@ -621,49 +832,76 @@ export class NatEngine {
       dport = view.getUint16(l4 + 2);
     }
     const flags = proto === TCP ? data[l4 + 13] : 0;
-    let sid = this.lookup(dst, src, ((dport << 16) | sport) >>> 0, k3(proto, KeyKind.IN));
-    if (sid !== NOT_FOUND && this.sess[sid * SESSION_WORDS + S_EXPIRE] < this.now) {
-      this.expire(sid);
-      sid = NOT_FOUND;
+    let slot = this.live(this.lookup(dst, src, (dport << 16) | sport, proto | K_IN));
+    if (slot < 0) {
+      slot = this.openIn(proto, src, sport, dst, dport, flags);
+      if (slot < 0) return -1;
     }
-    if (sid === NOT_FOUND) {
-      // Unsolicited: allowed only through an existing mapping that the filter lets this remote use.
-      const mid = proto === ICMP ? NOT_FOUND : this.table.find(dst, 0, (dport << 16) >>> 0, k3(proto, KeyKind.MAPE));
-      if (mid === NOT_FOUND) {
-        c[DROP_NO_MAPPING]++;
-        return -1;
-      }
-      if (!this.permitted(mid, src)) {
-        c[DROP_FILTERED]++;
-        return -1;
-      }
-      if (proto === TCP && (flags & 0x12) !== 0x02) {
-        c[DROP_TCP_NO_SESSION]++;
-        return -1;
-      }
-      sid = this.newSession(mid, src, sport, KIND_SESSION);
-      if (sid < 0) {
-        c[DROP_TABLE_FULL]++;
-        return -1;
-      }
-    }
-    const sess = this.sess;
-    const b = sid * SESSION_WORDS;
-    const mid = sess[b + S_MAP];
-    if (proto === TCP) sess[b + S_STATE] |= (flags & 2 ? SYN_IN : 0) | (flags & 1 ? FIN_IN : 0) | (flags & 4 ? RST : 0);
-    sess[b + S_EXPIRE] = this.now + this.timeout(proto, sess[b + S_STATE]);
-    const intIp = sess[b + S_INT_IP];
-    const intPort = sess[b + S_PORTS] >>> 16;
-    translate(view, l3, l4, proto, 16, 2, intIp, intPort);
+    const s = this.s;
+    const p = slot * SLOT_WORDS;
+    this.seen(p, proto === TCP ? tcpBits(flags, false) : 0);
+    translate(view, l3, l4, proto, 16, 2, s, p, false);
     if (!hairpin) c[IN]++;
-    this.toInside(view, off, mid);
+    this.toInside(view, off, p);
     return this.insidePort;
   }
 
-  private toInside(view: DataView, off: number, mid: number): void {
-    const host = this.mMac[mid];
-    setMac(view, off, host >= 0 ? host : this.cfg.mac.insideHost >= 0 ? this.cfg.mac.insideHost : BROADCAST);
-    if (this.macInside >= 0) setMac(view, off + 6, this.macInside);
+  /** An unsolicited inbound session through an existing mapping, if the filter admits it; its IN slot or -1 (counted). */
+  private openIn(proto: number, src: number, sport: number, dst: number, dport: number, flags: number): number {
+    const c = this.counters;
+    const e = proto === ICMP ? -1 : this.table.find(dst, 0, dport << 16, proto | K_MAPE);
+    if (e < 0) {
+      c[DROP_NO_MAPPING]++;
+      return -1;
+    }
+    if (!this.permitted(e * SLOT_WORDS, src)) {
+      c[DROP_FILTERED]++;
+      return -1;
+    }
+    if (proto === TCP && (flags & 0x12) !== 0x02) {
+      c[DROP_TCP_NO_SESSION]++;
+      return -1;
+    }
+    const ep = e * SLOT_WORDS;
+    const m = this.table.find(this.s[ep + V_ADDR], 0, this.s[ep + V_PORT] & 0xffff0000, proto | K_MAPI);
+    if (m < 0 || this.newSession(proto, m, src, sport) < 0) {
+      c[DROP_TABLE_FULL]++;
+      return -1;
+    }
+    return this.newIn;
+  }
+
+  /** Ethernet addresses of a frame sent inside: to the host's MAC kept in the IN slot at word `p`. */
+  private toInside(view: DataView, off: number, p: number): void {
+    const s = this.s;
+    if ((s[p + 3] & HAS_MAC) !== 0) {
+      view.setUint16(off, s[p + V_PORT] & 0xffff);
+      view.setInt32(off + 2, s[p + V_MAC]);
+    } else setMac(view, off, this.insideHost >= 0 ? this.insideHost : BROADCAST);
+    if (this.macInside >= 0) {
+      view.setUint16(off + 6, this.inHi);
+      view.setInt32(off + 8, this.inLo);
+    }
+  }
+
+  private macsChanged(): void {
+    const gw = this.macGateway < 0 ? BROADCAST : this.macGateway;
+    this.gwHi = (gw / 0x100000000) | 0;
+    this.gwLo = (gw - this.gwHi * 0x100000000) | 0;
+    this.outHi = (this.macOutside / 0x100000000) | 0;
+    this.outLo = (this.macOutside - this.outHi * 0x100000000) | 0;
+    this.inHi = (this.macInside / 0x100000000) | 0;
+    this.inLo = (this.macInside - this.inHi * 0x100000000) | 0;
+  }
+
+  /** Ethernet addresses of a frame sent outside: to the gateway (broadcast while unknown), from our outside MAC (when known). */
+  private toOutside(view: DataView, off: number): void {
+    view.setUint16(off, this.gwHi);
+    view.setInt32(off + 2, this.gwLo);
+    if (this.macOutside >= 0) {
+      view.setUint16(off + 6, this.outHi);
+      view.setInt32(off + 8, this.outLo);
+    }
   }
 
   /**
@@ -683,8 +921,8 @@ export class NatEngine {
     }
     const iproto = data[inner + 9];
     const il4 = inner + (data[inner] & 15) * 4;
-    const isrc = view.getUint32(inner + 12);
-    const idst = view.getUint32(inner + 16);
+    const isrc = view.getInt32(inner + 12);
+    const idst = view.getInt32(inner + 16);
     let sport: number;
     let dport: number;
     if (iproto === ICMP) {
@@ -698,19 +936,19 @@ export class NatEngine {
       sport = view.getUint16(il4);
       dport = view.getUint16(il4 + 2);
     }
-    const sid = this.lookup(isrc, idst, ((sport << 16) | dport) >>> 0, k3(iproto, KeyKind.IN));
-    if (sid === NOT_FOUND || this.sess[sid * SESSION_WORDS + S_EXPIRE] < this.now || view.getUint32(l3 + 16) !== isrc) {
+    const slot = this.lookup(isrc, idst, (sport << 16) | dport, iproto | K_IN);
+    if (slot < 0 || !this.alive(slot * SLOT_WORDS) || view.getInt32(l3 + 16) !== isrc) {
       c[DROP_ICMP_ERROR_NO_FLOW]++;
       return -1;
     }
-    const mid = this.sess[sid * SESSION_WORDS + S_MAP];
-    const intIp = this.mIntIp[mid];
-    const intPort = this.mPorts[mid] >>> 16;
-    rewriteIp4Dst(view, l3, -1, ICMP, intIp);
-    rewriteQuoted(view, icmp + 2, inner, il4, iproto, q, 12, 0, isrc, intIp, intPort);
+    const p = slot * SLOT_WORDS;
+    const intIp = this.s[p + V_ADDR];
+    const intPort = this.s[p + V_PORT] >>> 16;
+    rewriteIp4Dst(view, l3, -1, ICMP, intIp >>> 0);
+    rewriteQuoted(view, icmp + 2, inner, il4, iproto, q, 12, 0, isrc >>> 0, intIp >>> 0, intPort);
     c[ICMP_ERROR_IN]++;
-    this.toInside(view, off, mid);
-    return this.cfg.insidePort;
+    this.toInside(view, off, p);
+    return this.insidePort;
   }
 
   /** RFC 5508 the other way: an inside host's ICMP error about a packet we translated inbound. */
@@ -724,24 +962,23 @@ export class NatEngine {
       return -1;
     }
     const il4 = inner + (data[inner] & 15) * 4;
-    const isrc = view.getUint32(inner + 12); // the remote
-    const idst = view.getUint32(inner + 16); // the internal host
+    const isrc = view.getInt32(inner + 12); // the remote
+    const idst = view.getInt32(inner + 16); // the internal host
     const sport = view.getUint16(il4);
     const dport = view.getUint16(il4 + 2);
-    const sid = this.lookup(idst, isrc, ((dport << 16) | sport) >>> 0, k3(iproto, KeyKind.OUT));
-    if (sid === NOT_FOUND || this.sess[sid * SESSION_WORDS + S_EXPIRE] < this.now || view.getUint32(l3 + 12) !== idst) {
+    const slot = this.lookup(idst, isrc, (dport << 16) | sport, iproto | K_OUT);
+    if (slot < 0 || !this.alive(slot * SLOT_WORDS) || view.getInt32(l3 + 12) !== idst) {
       c[DROP_ICMP_ERROR_NO_FLOW]++;
       return -1;
     }
-    const mid = this.sess[sid * SESSION_WORDS + S_MAP];
-    const extIp = this.mExtIp[mid];
-    const extPort = this.mPorts[mid] & 0xffff;
-    rewriteIp4Src(view, l3, -1, ICMP, extIp);
-    rewriteQuoted(view, icmp + 2, inner, il4, iproto, q, 16, 2, idst, extIp, extPort);
+    const p = slot * SLOT_WORDS;
+    const extIp = this.s[p + V_ADDR];
+    const extPort = this.s[p + V_PORT] >>> 16;
+    rewriteIp4Src(view, l3, -1, ICMP, extIp >>> 0);
+    rewriteQuoted(view, icmp + 2, inner, il4, iproto, q, 16, 2, idst >>> 0, extIp >>> 0, extPort);
     c[ICMP_ERROR_OUT]++;
-    setMac(view, off, this.macGateway < 0 ? BROADCAST : this.macGateway);
-    if (this.macOutside >= 0) setMac(view, off + 6, this.macOutside);
-    return this.cfg.outsidePort;
+    this.toOutside(view, off);
+    return this.outsidePort;
   }
 
   /** Bytes of the quoted packet's L4 header present (>= 8), or -1 when the quote is too short or not IPv4 TCP/UDP/ICMP. */
@@ -766,8 +1003,8 @@ export class NatEngine {
     const ihl = (data[l3] & 15) * 4;
     const total = view.getUint16(l3 + 2);
     if (data[l3] >>> 4 !== 4 || ihl < 20 || total < ihl || 14 + total > len || (view.getUint16(l3 + 6) & 0x3fff) !== 0) return;
-    const outbound = this.cfg.classify === 'address' ? this.isInside(view.getUint32(l3 + 12)) : inPort === this.cfg.insidePort;
-    if (!outbound && this.cfg.classify === 'port' && inPort !== this.cfg.outsidePort) return;
+    const outbound = this.byAddress ? this.isInside(view.getInt32(l3 + 12)) : inPort === this.insidePort;
+    if (!outbound && !this.byAddress && inPort !== this.outsidePort) return;
     let proto = data[l3 + 9];
     let l4 = l3 + ihl;
     let a = view.getUint32(l3 + 12);
@@ -778,8 +1015,8 @@ export class NatEngine {
       const t = data[l4];
       if (t === (outbound ? 8 : 0)) {
         const id = view.getUint16(l4 + 4);
-        if (outbound) this.putKey(out, at, a, b, (id << 16) >>> 0, k3(ICMP, KeyKind.OUT));
-        else this.putKey(out, at, b, a, (id << 16) >>> 0, k3(ICMP, KeyKind.IN));
+        if (outbound) this.putKey(out, at, a, b, (id << 16) >>> 0, ICMP | K_OUT);
+        else this.putKey(out, at, b, a, (id << 16) >>> 0, ICMP | K_IN);
         return;
       }
       if (!(t === 3 || t === 4 || t === 5 || t === 11 || t === 12)) return;
@@ -792,7 +1029,7 @@ export class NatEngine {
       reverse = true; // the quote travels the other way
       if (proto === ICMP) {
         if (outbound || data[l4] !== 8) return;
-        this.putKey(out, at, a, b, (view.getUint16(l4 + 4) << 16) >>> 0, k3(ICMP, KeyKind.IN));
+        this.putKey(out, at, a, b, (view.getUint16(l4 + 4) << 16) >>> 0, ICMP | K_IN);
         return;
       }
     } else if (proto !== TCP && proto !== UDP) return;
@@ -800,8 +1037,8 @@ export class NatEngine {
     const dp = view.getUint16(l4 + 2);
     // Outbound: (src, dst, sport, dport); inbound: (dst, src, dport, sport); a quote swaps once more.
     const kind = outbound ? KeyKind.OUT : KeyKind.IN;
-    if (outbound !== reverse) this.putKey(out, at, a, b, ((sp << 16) | dp) >>> 0, k3(proto, kind));
-    else this.putKey(out, at, b, a, ((dp << 16) | sp) >>> 0, k3(proto, kind));
+    if (outbound !== reverse) this.putKey(out, at, a, b, ((sp << 16) | dp) >>> 0, proto | (kind << 8));
+    else this.putKey(out, at, b, a, ((dp << 16) | sp) >>> 0, proto | (kind << 8));
   }
 
   private putKey(out: Uint32Array, at: number, k0: number, k1: number, k2: number, key3: number): void {
@@ -822,15 +1059,26 @@ export class NatEngine {
 
 /**
  * Rewrites the address at `l3 + addrField` (12 source, 16 destination) and the TCP/UDP port at
- * `l4 + portField` (or, for ICMP echo, the identifier) and updates the IP and L4 checksums
- * incrementally (RFC 1624 eqn. 3), one fold per checksum for both changes; a zero UDP checksum
- * stays zero (RFC 768), and a UDP result of 0 is sent as 0xffff.
+ * `l4 + portField` (or, for ICMP echo, the identifier) to the other side's endpoint in the table
+ * slot at word `p` of `s`, decrements the TTL when `ttl`, and updates the IP and L4 checksums
+ * incrementally (RFC 1624 eqn. 3), one fold per checksum for all changes; a zero UDP checksum stays
+ * zero (RFC 768), and a UDP result of 0 is sent as 0xffff. (The slot, not its words, is passed:
+ * addresses as arguments of a call would be boxed as heap numbers.)
  */
-function translate(view: DataView, l3: number, l4: number, proto: number, addrField: number, portField: number, addr: number, port: number): void {
-  const oldA = view.getUint32(l3 + addrField);
-  view.setUint32(l3 + addrField, addr);
+function translate(view: DataView, l3: number, l4: number, proto: number, addrField: number, portField: number, s: Int32Array, p: number, ttl: boolean): void {
+  const addr = s[p + V_ADDR];
+  const port = s[p + V_PORT] >>> 16;
+  const oldA = view.getInt32(l3 + addrField);
+  view.setInt32(l3 + addrField, addr);
   const dA = (~oldA >>> 16) + (~oldA & 0xffff) + (addr >>> 16) + (addr & 0xffff);
-  view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, dA));
+  let dIp = dA;
+  if (ttl) {
+    // TTL - 1 changes the word (TTL, proto) by -0x100: m' = m - 0x100.
+    const word = view.getUint16(l3 + 8);
+    view.setUint16(l3 + 8, word - 0x100);
+    dIp += (~word & 0xffff) + word - 0x100;
+  }
+  view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, dIp));
   if (proto === ICMP) {
     const oldId = view.getUint16(l4 + 4);
     view.setUint16(l4 + 4, port);
@@ -844,6 +1092,14 @@ function translate(view: DataView, l3: number, l4: number, proto: number, addrFi
   if (proto === UDP && c === 0) return;
   const r = fold16(~c & 0xffff, dA + (~oldP & 0xffff) + port);
   view.setUint16(ck, proto === UDP && r === 0 ? 0xffff : r);
+}
+
+/** Decrements the TTL of the IPv4 header at `l3` and updates its checksum. */
+function decrementTtl(view: DataView, l3: number): void {
+  // TTL - 1 changes the word (TTL, proto) by -0x100: RFC 1624 with m' = m - 0x100.
+  const word = view.getUint16(l3 + 8);
+  view.setUint16(l3 + 8, word - 0x100);
+  view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, (~word & 0xffff) + word - 0x100));
 }
 
 /** ~(a + d) folded to 16 bits (a and d small non-negative sums, far below 2^31). */

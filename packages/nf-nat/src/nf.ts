@@ -7,7 +7,6 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineNf, startNf } from '@gnet/framework';
-import { Action, type PacketBatch } from '@gnet/nflib';
 import type { DevicePtr } from '@gnet/manager-native';
 import { parseNatConfig } from './config.js';
 import { CHUNK_SLOTS, SLOT_WORDS } from './flow-table.js';
@@ -17,7 +16,7 @@ const PTX = fileURLToPath(new URL('../kernels/nat.ptx', import.meta.url));
 
 interface State {
   nat: NatEngine;
-  dKeys: DevicePtr;
+  dTable: DevicePtr;
 }
 
 interface Buf {
@@ -25,16 +24,6 @@ interface Buf {
   slots: Int32Array;
   dQueries: DevicePtr;
   dSlots: DevicePtr;
-}
-
-/** Applies the engine's decision for packet i. */
-function translate(batch: PacketBatch, i: number, nat: NatEngine): void {
-  const out = nat.process(batch.view, batch.data, batch.offsets[i], batch.lengths[i], batch.port[i]);
-  if (out < 0) batch.action[i] = Action.DROP;
-  else {
-    batch.action[i] = Action.OUT;
-    batch.destination[i] = out;
-  }
 }
 
 const nf = defineNf<State, Buf>({
@@ -46,12 +35,12 @@ const nf = defineNf<State, Buf>({
     const nat = new NatEngine(parseNatConfig(env.config, env.ctx.configSource));
     // Named counters (nflib): the engine counts straight into the shared block.
     nat.counters = env.ctx.defineCounters(NAT_COUNTERS);
-    if (!env.device) return { nat, dKeys: 0 };
-    const keys = nat.table.keys;
-    const dKeys = env.device.malloc(keys.byteLength);
-    env.device.memcpyHtoD(dKeys, keys, 0, keys.byteLength);
+    if (!env.device) return { nat, dTable: 0 };
+    const slots = nat.table.slots;
+    const dTable = env.device.malloc(slots.byteLength);
+    env.device.memcpyHtoD(dTable, slots, 0, slots.byteLength);
     nat.table.takeDirty();
-    return { nat, dKeys };
+    return { nat, dTable };
   },
   initHostBuf(rt) {
     const dev = rt.device as NonNullable<typeof rt.device>;
@@ -73,30 +62,25 @@ const nf = defineNf<State, Buf>({
     for (let k = 0; k < t.dirtyCount; k++) {
       const bytes = CHUNK_SLOTS * SLOT_WORDS * 4;
       const byteOff = t.dirtyList[k] * bytes;
-      stream.htod(rt.state.dKeys + byteOff, t.keys, byteOff, Math.min(bytes, t.keys.byteLength - byteOff));
+      stream.htod(rt.state.dTable + byteOff, t.slots, byteOff, Math.min(bytes, t.slots.byteLength - byteOff));
     }
     t.takeDirty();
     stream.htod(buf.dQueries, buf.queries, 0, batch.count * 16);
   },
   setArg(args, batch, buf, rt) {
-    args.ptr(rt.state.dKeys).u32(rt.state.nat.table.capacity - 1).ptr(buf.dQueries).ptr(buf.dSlots).u32(batch.count);
+    args.ptr(rt.state.dTable).u32(rt.state.nat.table.capacity).ptr(buf.dQueries).ptr(buf.dSlots).u32(batch.count);
     return { grid: Math.max(1, Math.ceil(batch.count / 128)), block: 128 };
   },
   dtoh(batch, buf, rt) {
     (rt.stream as NonNullable<typeof rt.stream>).dtoh(buf.slots, 0, buf.dSlots, batch.count * 4);
   },
   post(batch, buf, rt) {
-    const nat = rt.state.nat;
-    nat.tick(performance.now() / 1000);
-    for (let i = 0; i < batch.count; i++) {
-      nat.setHint(buf.slots[i]);
-      translate(batch, i, nat);
-    }
+    rt.state.nat.tick(performance.now() / 1000);
+    rt.state.nat.processBatch(batch, buf.slots);
   },
   cpu(batch, rt) {
-    const nat = rt.state.nat;
-    nat.tick(performance.now() / 1000);
-    for (let i = 0; i < batch.count; i++) translate(batch, i, nat);
+    rt.state.nat.tick(performance.now() / 1000);
+    rt.state.nat.processBatch(batch);
   },
 });
 

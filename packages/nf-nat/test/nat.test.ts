@@ -137,16 +137,16 @@ describe('TCP (RFC 5382)', () => {
     nat.tick(10);
     const s = outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'tcp', sport: 40000, dport: 80, flags: SYN });
     expect(s.out).toBe(1);
-    const sid = 0;
-    expect(nat.sessionExpiry(sid)).toBe(10 + 240);
+    const expiry = () => nat.sessionExpiry(6, ip('10.0.0.2'), 40000, ip('198.51.100.7'), 80);
+    expect(expiry()).toBe(10 + 240);
     const sa = inb(nat, '198.51.100.7', EXT, { proto: 'tcp', sport: 80, dport: fields(s.f).sport, flags: SYNACK });
     expect(sa.out).toBe(0);
     expect(fields(sa.f)).toMatchObject({ dst: '10.0.0.2', dport: 40000 });
-    expect(nat.sessionExpiry(sid)).toBe(10 + 7440);
+    expect(expiry()).toBe(10 + 7440);
     outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'tcp', sport: 40000, dport: 80, flags: ACK });
-    expect(nat.sessionExpiry(sid)).toBe(10 + 7440);
+    expect(expiry()).toBe(10 + 7440);
     outb(nat, '10.0.0.2', '198.51.100.7', { proto: 'tcp', sport: 40000, dport: 80, flags: FIN });
-    expect(nat.sessionExpiry(sid)).toBe(10 + 240);
+    expect(expiry()).toBe(10 + 240);
   });
 
   it('drops TCP without a session unless it is a SYN, both ways', () => {
