@@ -263,9 +263,10 @@ globalThis.gc?.();
 }
 globalThis.gc?.();
 
-// (5) through the manager: gen (1M flows) → nat (cpu) → null.
+// (5) through the manager: gen (1M flows) → nat (cpu) → null. The first pass over the flows sets
+// them up (timed apart); the rate is that of the passes after it, over established flows.
 {
-  const packets = quick ? 1_000_000 : 4_000_000;
+  const packets = (quick ? 2 : 5) * FLOWS;
   const nfModule = fileURLToPath(new URL('../dist/nf.js', import.meta.url));
   const m = await Manager.create({
     ports: [
@@ -273,16 +274,18 @@ globalThis.gc?.();
       { spec: 'null', role: 'tx' },
     ],
     nfs: [{ tag: 'nat', module: nfModule, serviceId: 1, config: { external: ['203.0.113.0/26'], maxFlows: FLOWS, mode: 'cpu' }, nfArgs: [] }],
-    burst: 32,
   });
   let t0 = 0n;
   let tx0 = 0;
+  let setupS = 0;
+  const started = process.hrtime.bigint();
   const timer = setInterval(() => {
     if (t0 !== 0n) return;
     const tx = m.accounting().transmitted;
-    if (tx > 0) {
+    if (tx >= FLOWS) {
       t0 = process.hrtime.bigint();
       tx0 = tx;
+      setupS = Number(t0 - started) / 1e9;
     }
   }, 1);
   await m.run({ untilDrained: true });
@@ -296,6 +299,7 @@ globalThis.gc?.();
     impl: 'gnet cpu',
     mpps: +mpps.toFixed(2),
     gbps: +((mpps * SIZE * 8) / 1000).toFixed(2),
-    notes: `manager thread + NF worker; ${packets} packets, forwarded ${a.transmitted}, first pass over the flows sets them up`,
+    flowSetupPerSec: Math.round(FLOWS / setupS),
+    notes: `manager thread + NF worker, burst 256; ${packets} packets, forwarded ${a.transmitted}; rate over the passes after the first (which set up the ${FLOWS} flows: flowSetupPerSec, manager and start-up included)`,
   });
 }
