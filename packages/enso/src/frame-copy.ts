@@ -41,7 +41,7 @@ export class FrameCopier {
    * Copies `len` bytes from `src[srcOff…]` to `dst8[dstOff…]`. `dst32` is a word view of the same
    * memory as `dst8` (same byte offset) and `dstOff` is a multiple of 4. `frames` says how many
    * frames the bytes hold (1 for a single frame). Allocates only when the source buffer differs
-   * from the previous call's (views are cached), when a copy over {@link WORD_COPY_MAX_BYTES} goes
+   * from the previous call's (views are cached), when a copy over 256 bytes goes
    * to another destination buffer than the previous such copy, or for a bulk run between two
    * different buffers (one view).
    */
