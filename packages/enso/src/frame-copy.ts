@@ -39,15 +39,16 @@ export class FrameCopier {
 
   /**
    * Copies `len` bytes from `src[srcOff…]` to `dst8[dstOff…]`. `dst32` is a word view of the same
-   * memory as `dst8` (same byte offset) and `dstOff` is a multiple of 4. `frames` says how many
-   * frames the bytes hold (1 for a single frame). Allocates only when the source buffer differs
-   * from the previous call's (views are cached), when a copy over 256 bytes goes
-   * to another destination buffer than the previous such copy, or for a bulk run between two
-   * different buffers (one view).
+   * memory as `dst8` (same byte offset) and `dstOff` is a multiple of 4. The two ranges may overlap
+   * only when `src` is `dst8` itself. `frames` says how many frames the bytes hold (1 for a single
+   * frame). Allocates only when the source buffer differs from the previous call's (views are
+   * cached), when a copy over 256 bytes goes to another destination buffer than the previous such
+   * copy, or for a bulk run between two different buffers (one view).
    */
   copy(src: Uint8Array, srcOff: number, dst8: Uint8Array, dst32: Int32Array, dstOff: number, len: number, frames = 1): void {
     if (src !== this.src) this.bindSource(src);
-    if (len > WORD_COPY_MAX_BYTES) {
+    // Within one array the ranges may overlap: copyWithin moves them as memmove does.
+    if (len > WORD_COPY_MAX_BYTES || src === dst8) {
       // Reading `.buffer` costs more than copying a small frame, so the pair is classified once.
       if (dst8 !== this.dst) this.bindDestination(dst8);
       if (this.sameMemory) {
