@@ -112,6 +112,17 @@ export class FlitRing extends FlitBuffer {
     return -1;
   }
 
+  /**
+   * Bytes that {@link reserve} can hand out at `head` as one block without wrapping: up to the end
+   * of the ring, or to one flit before `free`.
+   */
+  contiguousRoom(): number {
+    const h = this.head;
+    const f = this.free;
+    if (h >= f) return (f === 0 ? this.size - FLIT_SIZE : this.size) - h;
+    return f - FLIT_SIZE - h;
+  }
+
   /** Bytes from `from` forward to `to` (both ring offsets, `from` not after `to`). */
   distance(from: number, to: number): number {
     return to >= from ? to - from : this.wrapAt - from + to;

@@ -50,6 +50,9 @@ export const PktIterator: MessageKind = Object.freeze({ consume: true, messageBy
 /** Packets, left in the pipe (Enso's `PeekPktIterator`; what `peekPkts` uses). */
 export const PeekPktIterator: MessageKind = Object.freeze({ consume: false, messageBytes: framesBytes });
 
+/** `left` of a batch without a message limit (more than a ring can hold, still a small integer). */
+const NO_LIMIT = 0x3fffffff;
+
 /** Called with each message of a batch: the ring, the message's offset and its frame length. */
 export type MessageCallback = (buf: Uint8Array, offset: number, length: number) => void;
 
@@ -80,12 +83,13 @@ export class MessageBatch implements Iterable<number> {
   private readonly end: number;
   private readonly ring: FlitRing | null;
   private readonly custom: MessageKind | null;
-  private cursor = -1;
-  /** Bytes of the message at `cursor`. */
+  // Walk state, kept small because `next()` runs once per packet: the current message starts at
+  // `at` and takes `size` bytes (0: no current message, before the walk or after its end, where
+  // `at` is the end of the last message walked past); `left` counts down the message limit.
+  private at: number;
   private size = 0;
+  private left: number;
   private started = false;
-  private processed = 0;
-  private messages = 0;
 
   /**
    * Creates a batch over `[start, start + availableBytes)` of `ring`. When `consume`, walking past a
@@ -105,16 +109,18 @@ export class MessageBatch implements Iterable<number> {
     this.source = ring;
     this.ring = consume ? ring : null;
     this.custom = kind;
+    this.at = start;
+    this.left = this.messageLimit < 0 ? NO_LIMIT : this.messageLimit;
   }
 
   /** Bytes of the messages walked past so far (Enso's `processed_bytes()`). */
   get processedBytes(): number {
-    return this.processed;
+    return this.at - this.start;
   }
 
   /** Messages walked past so far. */
   get processedMessages(): number {
-    return this.messages;
+    return (this.messageLimit < 0 ? NO_LIMIT : this.messageLimit) - this.left;
   }
 
   /** True length of the frame at `offset`, as the NIC recorded it (exact for any EtherType). */
@@ -138,8 +144,8 @@ export class MessageBatch implements Iterable<number> {
    */
   first(): number {
     this.started = true;
-    if (this.messageLimit === 0) return (this.cursor = -1);
-    return (this.cursor = this.fits(this.start));
+    if (this.left === 0) return -1;
+    return this.fits(this.at);
   }
 
   /**
@@ -148,13 +154,16 @@ export class MessageBatch implements Iterable<number> {
    * its limit. After -1 it keeps returning -1.
    */
   next(): number {
-    const o = this.cursor;
-    if (o < 0) return -1;
     const size = this.size;
-    this.processed += size;
+    if (size === 0) return -1;
+    const o = this.at + size;
+    this.at = o;
     if (this.ring !== null) this.ring.advanceRecv(size);
-    if (++this.messages === this.messageLimit) return (this.cursor = -1);
-    return (this.cursor = this.fits(o + size));
+    if (--this.left === 0) {
+      this.size = 0;
+      return -1;
+    }
+    return this.fits(o);
   }
 
   /**
@@ -201,15 +210,20 @@ export class MessageBatch implements Iterable<number> {
 
   /** The current message's offset, starting the walk if it has not started. */
   private resume(): number {
-    return this.started ? this.cursor : this.first();
+    if (!this.started) return this.first();
+    return this.size === 0 ? -1 : this.at;
   }
 
-  /** Returns `o` when a message starts at `o` and ends within the batch, else -1. */
+  /** Makes the message at `o` current and returns `o` when it ends within the batch, else -1. */
   private fits(o: number): number {
-    if (o >= this.end) return -1;
-    const size = this.custom === null ? (this.lens[o >>> FLIT_SHIFT] + 63) & ~63 : this.sizeAt(o);
+    const end = this.end;
+    const size = o >= end ? 0 : this.custom === null ? (this.lens[o >>> FLIT_SHIFT] + 63) & ~63 : this.sizeAt(o);
+    if (size === 0 || o + size > end) {
+      this.size = 0;
+      return -1;
+    }
     this.size = size;
-    return size > 0 && o + size <= this.end ? o : -1;
+    return o;
   }
 
   /** Bytes the message at `o` occupies. */

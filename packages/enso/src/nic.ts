@@ -35,7 +35,8 @@ import {
 } from './constants.js';
 import { copyFlitArrays, type FlitBuffer } from './flit-buffer.js';
 import { FlowTable } from './flow-table.js';
-import { FrameCopier } from './frame-copy.js';
+import { KEY_RUN_FLOW, KEY_RUN_NONE, KEY_RUN_TUPLE, KeyRunScanner } from './key-run.js';
+import { FrameCopier, WORD_COPY_MAX_BYTES } from './frame-copy.js';
 import { notifyArrival } from './notification-queue.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RxRing } from './rx-ring.js';
@@ -130,6 +131,9 @@ export class SoftNic implements FlitSink {
   private readonly flows: FlowTable;
   private readonly classifier = new FrameClassifier();
   private readonly copier = new FrameCopier();
+  private readonly runs = new KeyRunScanner();
+  /** How the last {@link steer} picked its pipe (`KEY_RUN_*`): which frames may follow it in a run. */
+  private steeredBy = KEY_RUN_NONE;
   private readonly limiter = new RateLimiter();
   private readonly txQueue = new TxRequestQueue();
   private readonly clock: WallClock = { sec: 0, nsec: 0 };
@@ -150,6 +154,9 @@ export class SoftNic implements FlitSink {
   private nowCycles = 0;
   private readonly txSources: (TxSource | undefined)[] = [];
   private closed = false;
+  // Results of countFrames.
+  private countedFrames = 0;
+  private countedBytes = 0;
 
   // One-entry flow cache: consecutive frames of one flow skip the hash probe.
   private flowVersion = 0;
@@ -520,8 +527,10 @@ export class SoftNic implements FlitSink {
   /** {@inheritDoc FlitSink.pushFlits} */
   pushFlits(buf: Uint8Array, offset: number, nbBytes: number, lens: Uint16Array, tsSec: Uint32Array, tsNsec: Uint32Array): number {
     const end = offset + nbBytes;
-    const budget = this.rxBurstBytes;
+    // A frame starting at or after this waits for the next poll (the first frame always goes).
+    const startLimit = offset + this.rxBurstBytes;
     const view = this.viewOf(buf);
+    const runs = this.runs;
     const rings = this.rings;
     let o = offset;
     let frames = 0;
@@ -536,12 +545,12 @@ export class SoftNic implements FlitSink {
     while (o < end) {
       const len = lens[o >>> FLIT_SHIFT];
       const need = (len + 63) & ~63;
-      if (o + need > end || (frames > 0 && o - offset >= budget)) break;
+      if (o + need > end || (frames > 0 && o >= startLimit)) break;
       frames++;
       const id = len < MIN_FRAME_LENGTH ? this.badBlockEntry() : this.steer(view, o, len);
       const ring = id >= 0 ? (rings[id] as RxRing) : null;
       const dst = ring !== null ? ring.reserve(need) : -1;
-      if (dst < 0) {
+      if (ring === null || dst < 0) {
         // Dropped (counted): the run cannot continue past a gap in the source.
         if (ring !== null) this.pipeFull(ring);
         if (run !== null) this.deliverRun(buf, lens, tsSec, tsNsec, run, runSrc, runDst, runLen, runFrames, runBytes);
@@ -563,6 +572,20 @@ export class SoftNic implements FlitSink {
       runBytes += len;
       frameBytes += len;
       o += need;
+      // Batch classification: the frames behind this one with its key join the run unsteered,
+      // as far as the ring has contiguous room right after it.
+      if (ring.head === dst + need) {
+        const p = runs.scan(buf, lens, o - need, o, Math.min(end, o + ring.contiguousRoom()), startLimit, this.steeredBy);
+        if (p > o) {
+          ring.reserve(p - o);
+          runLen += p - o;
+          runFrames += runs.frames;
+          runBytes += runs.bytes;
+          frames += runs.frames;
+          frameBytes += runs.bytes;
+          o = p;
+        }
+      }
     }
     if (run !== null) this.deliverRun(buf, lens, tsSec, tsNsec, run, runSrc, runDst, runLen, runFrames, runBytes);
     this.lastFrames = frames;
@@ -596,13 +619,17 @@ export class SoftNic implements FlitSink {
       const fragProto = view.getInt32(off + 20) & 0x1fff00ff; // fragment offset, protocol
       if (ethVerIhl === 0x080045 && fragProto === this.cacheProto && view.getInt32(off + 30) === this.cacheDst) {
         const ports = view.getInt32(off + 34);
-        if (fragProto === 17 && ports << 16 === this.cachePorts) return this.cachePipe;
+        if (fragProto === 17 && ports << 16 === this.cachePorts) {
+          this.steeredBy = KEY_RUN_FLOW;
+          return this.cachePipe;
+        }
         if (
           fragProto === 6 &&
           (view.getUint8(off + 47) & 0x02) === 0 &&
           ((ports << 16) | (ports >>> 16)) === this.cachePorts &&
           view.getInt32(off + 26) === this.cacheSrc
         ) {
+          this.steeredBy = KEY_RUN_FLOW;
           return this.cachePipe;
         }
       }
@@ -612,6 +639,7 @@ export class SoftNic implements FlitSink {
 
   /** The full path of {@link steer}: validate, classify, look up (caching the result), fall back. */
   private classifyAndSteer(view: DataView, off: number, len: number): number {
+    this.steeredBy = KEY_RUN_NONE;
     if (len < MIN_FRAME_LENGTH || len > MAX_FRAME_LENGTH) {
       this.counters.rxInvalid++;
       return -1;
@@ -637,15 +665,19 @@ export class SoftNic implements FlitSink {
         this.cacheProto = cls.keyProtocol;
         this.cachePipe = id;
       }
-      if (id >= 0) return id;
+      if (id >= 0) {
+        this.steeredBy = KEY_RUN_FLOW;
+        return id;
+      }
     }
     const n = this.fallbackUsed;
     if (n === 0) {
       this.counters.rxNoPipe++;
       return -1;
     }
-    const pick = this.roundRobin ? this.rrNext++ & (n - 1) : cls.fallbackHash() & (n - 1);
-    return this.fallbackIds[pick];
+    if (this.roundRobin) return this.fallbackIds[this.rrNext++ & (n - 1)];
+    this.steeredBy = KEY_RUN_TUPLE;
+    return this.fallbackIds[cls.fallbackHash() & (n - 1)];
   }
 
   /**
@@ -664,14 +696,15 @@ export class SoftNic implements FlitSink {
     frames: number,
     bytes: number,
   ): void {
-    if (frames === 1 && buf.buffer !== ring.chunk.shared) {
-      // One frame from memory outside the arena: copy it without making views.
-      const sf = src >>> FLIT_SHIFT;
-      const df = dst >>> FLIT_SHIFT;
-      this.copier.copy(buf, src, ring.data, ring.data32, dst, lens[sf]);
-      ring.lens[df] = lens[sf];
-      ring.tsSec[df] = tsSec[sf];
-      ring.tsNsec[df] = tsNsec[sf];
+    if (len <= WORD_COPY_MAX_BYTES || (frames === 1 && buf.buffer !== ring.chunk.shared)) {
+      // A short run (frames spread over several pipes) or one frame from outside the arena: copy
+      // it without the four copyWithin calls or making views.
+      this.copier.copy(buf, src, ring.data, ring.data32, dst, len);
+      for (let sf = src >>> FLIT_SHIFT, df = dst >>> FLIT_SHIFT, n = df + (len >>> FLIT_SHIFT); df < n; sf++, df++) {
+        ring.lens[df] = lens[sf];
+        ring.tsSec[df] = tsSec[sf];
+        ring.tsNsec[df] = tsNsec[sf];
+      }
     } else {
       copyFlitArrays(buf, lens, tsSec, tsNsec, src, ring, dst, len);
     }
@@ -743,7 +776,14 @@ export class SoftNic implements FlitSink {
     let frames = 0;
     let frameBytes = 0;
     let invalid = false;
-    while (o < end) {
+    if (block && !written && !limited && stampAt < 0) {
+      // An RX/TX pipe's frames to a block port, nothing to stamp or pace: only count them.
+      o = this.countFrames(lens, start, end);
+      frames = this.countedFrames;
+      frameBytes = this.countedBytes;
+      invalid = o < end;
+    }
+    while (o < end && !invalid) {
       if (limited && !this.limiter.canSend()) break;
       const li = o >>> FLIT_SHIFT;
       let len = lens[li];
@@ -795,6 +835,27 @@ export class SoftNic implements FlitSink {
       c.txInvalid++;
       return end;
     }
+    return o;
+  }
+
+  /**
+   * Walks the frames recorded in `lens` from `start` while they are valid and end by `end`;
+   * returns where it stopped, with their count and total length in `countedFrames` / `countedBytes`.
+   */
+  private countFrames(lens: Uint16Array, start: number, end: number): number {
+    let o = start;
+    let frames = 0;
+    let bytes = 0;
+    while (o < end) {
+      const len = lens[o >>> FLIT_SHIFT];
+      const need = (len + 63) & ~63;
+      if (len < MIN_FRAME_LENGTH || o + need > end) break;
+      frames++;
+      bytes += len;
+      o += need;
+    }
+    this.countedFrames = frames;
+    this.countedBytes = bytes;
     return o;
   }
 

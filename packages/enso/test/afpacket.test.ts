@@ -1,6 +1,7 @@
 // Live test of the afpacket backend: two network namespaces joined by a veth pair. The kernel in
 // namespace A sends real UDP and TCP to veth-b, which gnet opens in namespace B; gnet transmits
 // frames that a kernel UDP socket in A receives. Nothing leaves these namespaces.
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAfPacketBackend, type AfPacketBackend } from '../src/backends/afpacket.js';
 import type { FlitSink, FrameSink } from '../src/backends/types.js';
@@ -51,7 +52,8 @@ const cfg = JSON.parse(process.argv[1]);
 const RECEIVER = `
 const dgram = require('node:dgram');
 const cfg = JSON.parse(process.argv[1]);
-const s = dgram.createSocket('udp4'); const got = []; let done = false, quiet;
+// A large receive buffer: a block of frames sent with one sendmmsg arrives faster than it is read.
+const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 22 }); const got = []; let done = false, quiet;
 const finish = () => { if (done) return; done = true; console.log(JSON.stringify({ got })); s.close(); process.exit(0); };
 s.on('message', (m, r) => {
   got.push([m.toString('latin1'), r.address, r.port]);
@@ -324,6 +326,35 @@ describe.skipIf(skip !== null)('afpacket backend on a veth pair between two name
     expect(st.txPackets).toBe(120);
     expect(st.txBytes).toBe(frameBytes);
     expect(st.txDropped).toBe(0);
+  });
+
+  it('sends with sendmmsg by default: frames the kernel refuses (link down) are dropped and counted, not kept', () => {
+    const frame = new Uint8Array(64);
+    frame.set([0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5], 0);
+    // A pair of its own: taking a link down must not disturb the other tests' traffic.
+    const [, d] = createVethPair(
+      { ns: `${PREFIX}c`, ifname: 'veth-c', ip: '10.77.2.1' },
+      { ns: `${PREFIX}d`, ifname: 'veth-d', ip: '10.77.2.2' },
+    );
+    const openD = (options: Parameters<typeof createAfPacketBackend>[2]) => {
+      const port = createAfPacketBackend(d.ifname, 'tx', { netns: d.ns, ...options });
+      opened.push(port);
+      return port;
+    };
+    const copying = openD({});
+    const ring = openD({ txCopy: false });
+    spawnSync('ip', ['-n', d.ns, 'link', 'set', d.ifname, 'down']);
+    try {
+      expect(copying.send(frame, 0, 60, -1, -1)).toBe(true); // staged; refused at flush
+      copying.flush();
+      expect(copying.socketStats()[0]).toMatchObject({ txPackets: 0, txDropped: 1 });
+      expect(copying.stats().txDropped).toBe(1);
+      expect(ring.send(frame, 0, 60, -1, -1)).toBe(true);
+      ring.flush();
+      expect(ring.socketStats()[0]).toMatchObject({ txPackets: 1, txDropped: 0 }); // queued in the ring
+    } finally {
+      spawnSync('ip', ['-n', d.ns, 'link', 'set', d.ifname, 'up']);
+    }
   });
 
   it('refuses frames it cannot send and counts them', () => {

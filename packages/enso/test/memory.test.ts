@@ -92,6 +92,29 @@ describe('FrameCopier', () => {
     for (const at of [0, 512, 1024, 1536]) expect(dst.data.subarray(at, at + 301)).toEqual(bytes);
     expect(dst.data[301]).toBe(0);
   });
+
+  it('copies small frames word by word to alternating destinations, and overlapping ranges of one array as copyWithin does', () => {
+    const copier = new FrameCopier();
+    const a = new FlitBuffer(4096);
+    const b = new FlitBuffer(4096);
+    const src = new FlitBuffer(4096);
+    const bytes = seededBytes(200, 9);
+    src.data.set(bytes, 64);
+    for (let i = 0; i < 4; i++) {
+      const to = i % 2 === 0 ? a : b; // a new destination every call, as when spreading over pipes
+      copier.copy(src.data, 64, to.data, to.data32, 128 * i, 61 + i);
+      expect(to.data.subarray(128 * i, 128 * i + 61 + i)).toEqual(bytes.subarray(0, 61 + i));
+      expect(to.data[128 * i + 61 + i]).toBe(0);
+    }
+    // Within one buffer, 100 bytes moved 8 bytes up and down: the result of a memmove.
+    const expected = src.data.slice();
+    expected.copyWithin(72, 64, 164);
+    copier.copy(src.data, 64, src.data, src.data32, 72, 100);
+    expect(src.data).toEqual(expected);
+    expected.copyWithin(64, 72, 172);
+    copier.copy(src.data, 72, src.data, src.data32, 64, 100);
+    expect(src.data).toEqual(expected);
+  });
 });
 
 describe('helpers', () => {

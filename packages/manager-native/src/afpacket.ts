@@ -45,6 +45,14 @@ export interface AfPacketSocketOptions {
   txFrames?: number;
   /** Send straight to the driver, past the interface's qdisc (PACKET_QDISC_BYPASS). Default false. */
   qdiscBypass?: boolean;
+  /**
+   * Transmit with `sendmmsg()` straight from the caller's memory instead of through a TX ring: the
+   * kernel copies each frame into a buffer of its own. Cheaper on veth and other software devices
+   * (a TX ring's frames are zero-copy page fragments, which veth copies into freshly allocated
+   * pages). Frames the kernel refuses (no buffers, link down) are dropped and counted in `txDropped`
+   * rather than kept queued; `frameSize` and `txFrames` do not apply. Default false.
+   */
+  txCopy?: boolean;
 }
 
 /** Counters of one socket, monotonic since it was opened. */
@@ -75,6 +83,8 @@ export interface AfPacketStats {
   txRingFull: number;
   /** Transient send failures (no buffers, link down); the frames stayed queued for the next kick. */
   txKickErrors: number;
+  /** With `txCopy`: frames the kernel refused (no buffers, link down), dropped. */
+  txDropped: number;
 }
 
 /** The native class behind {@link AfPacketSocket} (see `src/native/afpacket.cc`). */

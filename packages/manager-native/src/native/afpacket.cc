@@ -90,6 +90,7 @@ afpacket::Config parseConfig(Napi::Env env, const std::string& ifname, const Nap
   cfg.frameSize = optU32(env, o, "frameSize", cfg.frameSize);
   cfg.txFrames = optU32(env, o, "txFrames", cfg.txFrames);
   cfg.qdiscBypass = optBool(env, o, "qdiscBypass", cfg.qdiscBypass);
+  cfg.txCopy = optBool(env, o, "txCopy", cfg.txCopy);
   return cfg;
 }
 
@@ -262,6 +263,7 @@ Napi::Value AfPacketSocketWrap::Stats(const Napi::CallbackInfo& info) {
   put("txInvalid", st.txInvalid);
   put("txRingFull", st.txRingFull);
   put("txKickErrors", st.txKickErrors);
+  put("txDropped", st.txDropped);
   return o;
 }
 

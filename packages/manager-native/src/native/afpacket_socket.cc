@@ -37,6 +37,8 @@ namespace {
 // Frame data in a V3 slot starts right after the aligned header (no PACKET_TX_HAS_OFF).
 constexpr uint32_t kSlotDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
 constexpr uint32_t kTxMinBlock = 1u << 16;
+// txCopy: frames per sendmmsg() call.
+constexpr uint32_t kCopyChunk = 256;
 
 const char* errnoName(int err) {
   switch (err) {
@@ -229,7 +231,12 @@ void PacketSocket::setup(const Config& cfg) {
     rxBlocks_ = cfg.blockCount;
     rxLen = static_cast<size_t>(cfg.blockSize) * cfg.blockCount;
   }
-  if (cfg.tx) {
+  if (cfg.tx && cfg.txCopy) {
+    txCopy_ = true;
+    txMsgs_.resize(kCopyChunk);
+    txIov_.resize(kCopyChunk);
+    maxTxFrame_ = mtu_ + ETH_HLEN;
+  } else if (cfg.tx) {
     txFrameSize_ = cfg.frameSize;
     txBlockSize_ = std::max(kTxMinBlock, roundUpPow2(cfg.frameSize));
     txFramesPerBlock_ = txBlockSize_ / txFrameSize_;
@@ -248,14 +255,16 @@ void PacketSocket::setup(const Config& cfg) {
   }
 
   mapLen_ = rxLen + txLen;
-  void* map = ::mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
-  if (map == MAP_FAILED) {
-    mapLen_ = 0;
-    fail(errno, "mapping the AF_PACKET rings");
+  if (mapLen_ != 0) {  // a copy-mode TX-only socket has no ring
+    void* map = ::mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    if (map == MAP_FAILED) {
+      mapLen_ = 0;
+      fail(errno, "mapping the AF_PACKET rings");
+    }
+    map_ = static_cast<uint8_t*>(map);
   }
-  map_ = static_cast<uint8_t*>(map);
   if (cfg.rx) rxRing_ = map_;
-  if (cfg.tx) txRing_ = map_ + rxLen;
+  if (cfg.tx && !txCopy_) txRing_ = map_ + rxLen;
 
   // Until a fanout group is joined the socket would receive every frame by itself: keep it empty.
   const bool gate = cfg.rx && cfg.fanout;
@@ -444,11 +453,65 @@ bool PacketSocket::kick() {
 }
 
 bool PacketSocket::txFrameValid(const uint8_t* src, size_t srcLen, size_t off, uint32_t len) const {
-  return off <= srcLen && len <= srcLen - off && len >= ETH_HLEN && len <= txFrameSize_ - kSlotDataOffset &&
-         len <= maxTxFrame_ + (isVlanTagged(src + off) ? 4u : 0u);
+  return off <= srcLen && len <= srcLen - off && len >= ETH_HLEN &&
+         (txCopy_ || len <= txFrameSize_ - kSlotDataOffset) && len <= maxTxFrame_ + (isVlanTagged(src + off) ? 4u : 0u);
+}
+
+TxResult PacketSocket::transmitCopy(const TxBatch& b) {
+  TxResult r;
+  const bool byFlit = b.flitLens != nullptr;
+  size_t cursor = b.flitStart;
+  while (r.consumed < b.count) {
+    // Gather a chunk of valid frames (invalid ones are consumed and counted on the way).
+    uint32_t n = 0;
+    while (n < kCopyChunk && r.consumed < b.count) {
+      size_t off;
+      uint32_t len;
+      if (byFlit) {
+        if (cursor >= b.flitEnd) break;
+        off = cursor;
+        len = b.flitLens[cursor >> 6];
+        cursor += std::max<size_t>(64, (static_cast<size_t>(len) + 63) & ~static_cast<size_t>(63));
+      } else {
+        off = b.offsets[r.consumed];
+        len = b.lengths[r.consumed];
+      }
+      ++r.consumed;
+      if (!txFrameValid(b.src, byFlit ? std::min(b.flitEnd, b.srcLen) : b.srcLen, off, len)) {
+        ++stats_.txInvalid;
+        continue;
+      }
+      txIov_[n].iov_base = const_cast<uint8_t*>(b.src + off);
+      txIov_[n].iov_len = len;
+      msghdr& h = txMsgs_[n].msg_hdr;
+      h = msghdr{};
+      h.msg_iov = &txIov_[n];
+      h.msg_iovlen = 1;
+      ++n;
+    }
+    if (n == 0) break;
+    // The kernel stops at the first frame it refuses: that one is dropped, the rest go on.
+    for (uint32_t at = 0; at < n;) {
+      const int sent = ::sendmmsg(fd_, txMsgs_.data() + at, n - at, MSG_DONTWAIT);
+      if (sent > 0) {
+        for (int k = 0; k < sent; ++k) stats_.txBytes += txIov_[at + k].iov_len;
+        stats_.txPackets += static_cast<uint64_t>(sent);
+        r.queued += static_cast<uint32_t>(sent);
+        at += static_cast<uint32_t>(sent);
+        continue;
+      }
+      const int e = errno;
+      if (e != EAGAIN && e != EWOULDBLOCK && e != ENOBUFS && e != EINTR && e != ENETDOWN && e != ENXIO)
+        fail(e, "AF_PACKET send on '" + ifname_ + "'");
+      ++stats_.txDropped;
+      ++at;
+    }
+  }
+  return r;
 }
 
 TxResult PacketSocket::transmit(const TxBatch& b) {
+  if (txCopy_) return transmitCopy(b);
   if (txRing_ == nullptr) throw Error("EINVAL", "AF_PACKET socket on '" + ifname_ + "' was not opened for tx");
   TxResult r;
   const bool byFlit = b.flitLens != nullptr;

@@ -6,6 +6,12 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#ifdef __linux__
+#include <sys/socket.h>
+#include <sys/uio.h>
+#endif
 
 namespace gnet {
 namespace afpacket {
@@ -35,6 +41,10 @@ struct Config {
   uint32_t frameSize = 2048;     // TX slot size, header included (multiple of 16)
   uint32_t txFrames = 1024;
   bool qdiscBypass = false;
+  // Transmit with sendmmsg() from the caller's memory instead of through a TX ring: the kernel copies
+  // each frame into a linear skb. Cheaper on veth (a TX ring's frames are zero-copy page frags that
+  // veth must copy into freshly allocated pages); refused frames are dropped, not kept queued.
+  bool txCopy = false;
 };
 
 // Monotonic counters since open. The kernel's PACKET_STATISTICS reset on read, so they are summed here.
@@ -52,6 +62,7 @@ struct Stats {
   uint64_t txInvalid = 0;     // frames refused before queuing: out of bounds, runt, above MTU
   uint64_t txRingFull = 0;    // frames refused because every TX slot was still in flight
   uint64_t txKickErrors = 0;  // transient send() failures (ENOBUFS, EAGAIN); the frames stay queued
+  uint64_t txDropped = 0;     // txCopy: frames the kernel refused (no buffers, link down), dropped
 };
 
 // Where receive() copies frames: back to back into dst, each starting on an `align` boundary. Each
@@ -135,6 +146,7 @@ class PacketSocket {
   void joinFanout(const Config& cfg);
   void readKernelStats();
   bool kick();
+  TxResult transmitCopy(const TxBatch& batch);
   uint8_t* txSlot(uint32_t index) const;
   bool txFrameValid(const uint8_t* src, size_t srcLen, size_t off, uint32_t len) const;
 
@@ -161,6 +173,12 @@ class PacketSocket {
   uint32_t txFramesPerBlock_ = 0;
   uint32_t txFrames_ = 0;
   uint32_t txHead_ = 0;
+  // txCopy: one message per frame, pointing into the caller's memory, handed to sendmmsg() in chunks.
+  bool txCopy_ = false;
+#ifdef __linux__
+  std::vector<mmsghdr> txMsgs_;
+  std::vector<iovec> txIov_;
+#endif
 
   Stats stats_;
 };
