@@ -29,7 +29,7 @@ export class RxFiller implements FrameSink {
   count = 0;
   /** Their bytes. */
   bytes = 0;
-  /** Per frame of the burst, the chain the flow director chose (-1: the port's chain). */
+  /** Per frame of the burst, the chain the flow director chose (-1: the port's chain); written only while it has rules. */
   readonly chainOf: Int32Array;
   private readonly cache: SlotCache;
   /** The manager's private copy of each descriptor entry's slot (NFs cannot change it). */
@@ -158,7 +158,7 @@ export class RxFiller implements FrameSink {
       h = this.otherHash(at, len);
     }
     this.tFlowHash[k] = h;
-    this.chainOf[this.count] = chain;
+    if (this.fd !== null) this.chainOf[this.count] = chain;
     this.count++;
     this.bytes += len;
     return true;
