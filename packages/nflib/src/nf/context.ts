@@ -276,6 +276,7 @@ export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> 
       const n = rx.dequeueBurst(ids, ids.length);
       Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
       if (n > 0) {
+        const t0 = performance.now();
         idle.reset();
         let packets = 0;
         let dropped = 0;
@@ -298,6 +299,7 @@ export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> 
         }
         counters[NfCounter.DROPPED] += dropped;
         const done = loop.complete(ids, n, packets);
+        counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
         if (done !== true && !(await done)) break;
         if (loop.limitReached) break;
       } else if (rx.closed) break;

@@ -83,6 +83,7 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
   let draining = false;
   try {
     for (;;) {
+      const t0 = performance.now();
       let progress = false;
       if (!draining && (loop.stopRequested || loop.limitReached)) draining = true;
       // Receive into the free buffer.
@@ -174,6 +175,7 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
         inFlight--;
         progress = true;
       }
+      if (progress) counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
       if (draining && inFlight === 0 && parts[head].count === 0 && cur === null) break;
       if (progress) idle.reset();
       else if (inFlight === 0) {

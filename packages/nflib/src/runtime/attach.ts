@@ -75,6 +75,12 @@ export const NfCounter = {
   DROPPED: 3,
   /** Exceptions thrown by the handler (its batch is dropped and counted). */
   HANDLER_ERRORS: 4,
+  /**
+   * Microseconds the NF's loop spent on batches: from taking them off its ring to handing them
+   * back (handler included, idle polling and sleep excluded). Its cost per packet, whatever the
+   * manager's rate.
+   */
+  BUSY_US: 5,
 } as const;
 
 /** Byte offset of the counters in the control block. */

@@ -113,6 +113,7 @@ export abstract class NfEndpoint {
       rxRingOccupancy: this.dead ? 0 : this.rx.count,
       txRingOccupancy: this.dead ? 0 : this.tx.count,
       state: NF_STATE_NAMES[this.state] ?? 'unknown',
+      busyUs: Math.round(this.counters[NfCounter.BUSY_US]),
       counters: this.named.read(),
       batchTarget: Atomics.load(this.ctl, ControlWord.BATCH_TARGET),
       smShare: Atomics.load(this.ctl, ControlWord.SM_SHARE),

@@ -22,12 +22,14 @@ export function formatStatsTable(now: StatsSnapshot, prev?: StatsSnapshot): stri
         `${si(rate(p.txPackets, q?.txPackets ?? 0, dt)).padStart(10)} ${si(rate(p.txBytes * 8, (q?.txBytes ?? 0) * 8, dt)).padStart(10)} ${String(totalDrops(p.drops)).padStart(10)}  ${p.spec}`,
     );
   }
-  lines.push('NFS (svc/inst) rx pps     tx pps      drops   rx ring   tx ring  state    tag');
+  lines.push('NFS (svc/inst) rx pps     tx pps      drops   rx ring   tx ring   busy  state    tag');
   for (const n of now.nfs) {
     const q = prev?.nfs.find((x) => x.key === n.key);
+    // Share of the interval the NF spent on batches (µs busy per ms of wall time / 10 = percent).
+    const busy = dt > 0 && n.busyUs !== undefined ? `${Math.min(100, Math.round((n.busyUs - (q?.busyUs ?? 0)) / dt / 10))}%` : '-';
     lines.push(
       `  ${n.key.padEnd(12)}${si(rate(n.rxPackets, q?.rxPackets ?? 0, dt)).padStart(8)} ${si(rate(n.txPackets, q?.txPackets ?? 0, dt)).padStart(10)} ` +
-        `${String(totalDrops(n.drops)).padStart(10)} ${String(n.rxRingOccupancy).padStart(9)} ${String(n.txRingOccupancy).padStart(9)}  ${n.state.padEnd(8)} ${n.tag}`,
+        `${String(totalDrops(n.drops)).padStart(10)} ${String(n.rxRingOccupancy).padStart(9)} ${String(n.txRingOccupancy).padStart(9)} ${busy.padStart(6)}  ${n.state.padEnd(8)} ${n.tag}`,
     );
   }
   const drops = Object.entries(now.drops)
@@ -90,6 +92,7 @@ export function formatPrometheus(s: StatsSnapshot): string {
   family('gnet_nf_rx_packets_total', 'counter', 'Packets an NF instance received.', s.nfs.map((n) => [nf(n), n.rxPackets]));
   family('gnet_nf_tx_packets_total', 'counter', 'Packets an NF instance passed on.', s.nfs.map((n) => [nf(n), n.txPackets]));
   family('gnet_nf_drops_total', 'counter', 'Packets dropped by or at an NF instance, by reason.', s.nfs.flatMap((n) => Object.entries(n.drops).map(([r, v]) => [`${nf(n)},reason="${esc(r)}"`, v] as [string, number])));
+  family('gnet_nf_busy_seconds_total', 'counter', 'Time an NF instance spent on batches (idle time excluded).', s.nfs.map((n) => [nf(n), (n.busyUs ?? 0) / 1e6]));
   family('gnet_nf_rx_ring_occupancy', 'gauge', 'Batches waiting in an NF instance RX ring.', s.nfs.map((n) => [nf(n), n.rxRingOccupancy]));
   family('gnet_nf_tx_ring_occupancy', 'gauge', 'Batches waiting in an NF instance TX ring.', s.nfs.map((n) => [nf(n), n.txRingOccupancy]));
   family('gnet_manager_drops_total', 'counter', 'Packets the manager dropped, by reason.', Object.entries(s.drops).map(([r, v]) => [`reason="${esc(r)}"`, v]));

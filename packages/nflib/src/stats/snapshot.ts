@@ -39,6 +39,8 @@ export interface NfCounters {
   txRingOccupancy: number;
   /** `running`, `stopped` or `dead`. */
   state: string;
+  /** Microseconds the NF spent on batches (its loop and handler, idle time excluded). */
+  busyUs?: number;
   /** The NF's own named counters (`ctx.defineCounters`), e.g. drop reasons; empty when it defines none. */
   counters: Record<string, number>;
   /** Packets per batch a control-plane policy asked of this instance (0: none asked). */
