@@ -626,39 +626,45 @@ export class Manager {
   }
 
   /**
-   * Routes a batch an NF returned: when every packet says `NEXT` the batch moves on whole; otherwise
-   * the `NEXT` packets close ranks in place (and move on together) while the others go their own ways.
+   * Routes a batch an NF returned. When every packet got the same decision (all `NEXT`, all `OUT`
+   * to one port, all dropped...) the batch moves on whole; otherwise the packets that share the
+   * first packet's decision close ranks in place and move on together, and the others go their
+   * own ways one by one.
    */
   private routeReturned(d: number, inst: NfEndpoint): void {
     const t = this.pool.batches;
     const action = t.action;
+    const destination = t.destination;
     const n = this.dCount[d];
+    if (n === 0) return this.releaseDescriptor(d);
     const base = d * this.cap;
     const chain = this.dChain[d];
     const pos = this.dPos[d];
     // Locals, not Action.X: the bundler turns module constants into variables V8 reloads per use.
-    const NEXT = Action.NEXT;
     const DROP = Action.DROP;
-    let i = 0;
-    while (i < n && action[base + i] === NEXT) i++;
+    const a0 = action[base];
+    // The destination is part of the decision only for TONF and OUT.
+    const withDest = a0 === Action.TONF || a0 === Action.OUT;
+    const d0 = withDest ? destination[base] : 0;
+    let i = 1;
+    while (i < n && action[base + i] === a0 && (!withDest || destination[base + i] === d0)) i++;
     if (i < n) {
       let kept = i;
       for (; i < n; i++) {
         const e = base + i;
         const a = action[e];
-        if (a === NEXT) {
+        if (a === a0 && (!withDest || destination[e] === d0)) {
           this.moveEntry(e, base + kept++);
         } else if (a === DROP) {
           this.dropEntry(e, 'nf', inst);
         } else {
-          const hop = this.chains.route(chain, pos, a, t.destination[e], this.posOut, 0);
+          const hop = this.chains.route(chain, pos, a, destination[e], this.posOut, 0);
           this.routeEntry(e, hop, chain, this.posOut[0], inst);
         }
       }
       this.dCount[d] = kept;
-      if (kept === 0) return this.releaseDescriptor(d);
     }
-    this.sendOn(d, this.chains.route(chain, pos, Action.NEXT, 0, this.posOut, 0), chain, this.posOut[0], inst);
+    this.sendOn(d, this.chains.route(chain, pos, a0, d0, this.posOut, 0), chain, this.posOut[0], inst);
   }
 
   /** One pass over every port and NF; returns the packets moved. */
