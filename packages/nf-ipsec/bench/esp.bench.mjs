@@ -4,12 +4,15 @@
 // (2) gnet's crypto core alone: EspCryptoBatch (OpenSSL through the addon, one call per batch of 32)
 //     on ESP packets whose inner IPv4 packet is N bytes (goal: >= 0.8x the bound);
 // (3) gnet's cpu-mode gateway work per batch (prepare + crypto + finish, outbound then inbound) with
-//     the OpenSSL back end and with the node:crypto fallback;
-// (4) the NF end to end through the manager (gen -> ipsec worker -> null), cpu mode (and gpu mode);
+//     the OpenSSL back end (goal: >= 0.8x the bound) and with the node:crypto fallback;
+// (4) the NF end to end through the manager (gen -> ipsec worker -> null), cpu mode (and gpu mode):
+//     the wall-clock rate, and the NF thread's own rate per second of its busy time;
 // (5) with a CUDA GPU: kernels/esp.cu alone on 16384 packets per launch (goal: >= 100 Gb/s at 1400 B).
-// Sizes are inner IPv4 packet bytes (what the tunnel carries); gbps counts those bytes. Rates are per
-// CPU second (openssl speed divides by user CPU time by default; gnet's rows by this process's CPU
-// time), so they are per core and robust to the shared machine's other load.
+// Sizes are inner IPv4 packet bytes (what the tunnel carries); gbps counts those bytes. Rows (1)-(3)
+// are per CPU second (openssl speed divides by user CPU time by default; gnet's rows by this process's
+// CPU time), so they are per core and robust to time-sharing; the peer and gnet's rows (1)-(3) are
+// measured in alternating rounds and each reports its best round, so that what else runs on this
+// shared machine (caches, memory bandwidth) weighs on both sides alike.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +40,7 @@ const inSection = { direction: 'inbound', sas: [SA(4096, '10.1.0.0/16', '10.2.0.
 
 /** openssl speed's rate in bytes/s for one size (`-bytes N -seconds S`), from its last table row. */
 function opensslSpeed(args, n) {
-  const r = spawnSync('openssl', ['speed', ...args, '-bytes', String(n), '-seconds', quick ? '1' : '2'], { encoding: 'utf8' });
+  const r = spawnSync('openssl', ['speed', ...args, '-bytes', String(n), '-seconds', '1'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl speed ${args.join(' ')}: ${r.stderr}`);
   // last line: "<name>   <rate>k" (in 1000s of bytes per second)
   const line = r.stdout.trim().split('\n').pop();
@@ -46,10 +49,13 @@ function opensslSpeed(args, n) {
   return Number(m[1]) * 1000;
 }
 
-/** A batch over fresh memory with `BURST` inner IPv4/UDP frames of `n` IP bytes from 10.1/16 to 10.2/16. */
+/**
+ * A batch with `BURST` inner IPv4/UDP frames of `n` IP bytes from 10.1/16 to 10.2/16, in a
+ * SharedArrayBuffer as the embedded manager's packet pool is (V8 copies shared memory more slowly).
+ */
 function makeBatch(n) {
   const slot = 2048;
-  const data = new Uint8Array(BURST * slot);
+  const data = new Uint8Array(new SharedArrayBuffer(BURST * slot));
   const b = {
     data,
     view: new DataView(data.buffer),
@@ -87,45 +93,41 @@ const row = (kase, impl, bytesPerS, n, extra = {}) =>
   print(G, { case: kase, impl, mpps: bytesPerS / n / 1e6, gbps: (bytesPerS * 8) / 1e9, latencyUs: null, ...extra });
 
 const info = espCryptoInfo();
-const secs = quick ? 0.5 : 2;
+const secs = quick ? 0.5 : 1;
+const ROUNDS = quick ? 1 : 3;
 const bounds = {};
-for (const n of SIZES) {
-  const aes = opensslSpeed(['-evp', 'aes-128-ctr'], n);
-  const hmac = opensslSpeed(['-hmac', 'sha1'], n);
-  const bound = 1 / (1 / aes + 1 / hmac);
-  bounds[n] = bound;
-  row(`${n} B`, 'openssl speed -evp aes-128-ctr', aes, n, { notes: 'peer: AES-CTR alone, one core' });
-  row(`${n} B`, 'openssl speed -hmac sha1', hmac, n, { notes: 'peer: HMAC-SHA1 alone, one core' });
-  row(`${n} B`, 'OpenSSL bound 1/(1/aes+1/hmac)', bound, n, { notes: 'peer: encrypt-then-MAC bound per core' });
 
-  // (2) crypto core alone: ESP regions of an n-byte inner packet, one native call per batch.
-  if (info.available) {
-    const pad = (4 - ((n + 2) & 3)) & 3;
-    const len = 16 + n + pad + 2;
-    const data = new Uint8Array(BURST * 2048);
-    const off = Uint32Array.from({ length: BURST }, (_, i) => i * 2048 + 34);
-    const lens = new Uint32Array(BURST).fill(len);
-    const sa = new Int32Array(BURST);
-    const ok = new Uint8Array(BURST);
-    const c = new EspCryptoBatch(nativeKeyTable(parseIpsecConfig(outSection, 'bench').outbound));
+/** The crypto core alone on ESP regions of an n-byte inner packet: one native call per batch; bytes/s per CPU second. */
+function coreRunner(n) {
+  const pad = (4 - ((n + 2) & 3)) & 3;
+  const len = 16 + n + pad + 2;
+  const data = new Uint8Array(BURST * 2048);
+  const off = Uint32Array.from({ length: BURST }, (_, i) => i * 2048 + 34);
+  const lens = new Uint32Array(BURST).fill(len);
+  const sa = new Int32Array(BURST);
+  const ok = new Uint8Array(BURST);
+  const c = new EspCryptoBatch(nativeKeyTable(parseIpsecConfig(outSection, 'bench').outbound));
+  return () => {
     const { iters, s } = timeIt(secs, () => c.run(true, data, sa, off, lens, BURST, ok));
     if (ok[0] !== 1) throw new Error('EspCryptoBatch did not encrypt');
-    const rate = (iters * BURST * n) / s;
-    row(`${n} B`, 'gnet cpu: EspCryptoBatch (OpenSSL, batch of 32)', rate, n, { xBound: rate / bounds[n], notes: `crypto core alone; goal >= 0.8x bound: ${rate / bounds[n] >= 0.8 ? 'met' : 'not met'}` });
-  }
+    return (iters * BURST * n) / s;
+  };
+}
 
-  // (3) gateway work per batch: outbound (encap) then inbound (decap restores the packets).
-  for (const want of info.available ? ['native', 'node'] : ['node']) {
-    const oc = parseIpsecConfig({ ...outSection, cpuCrypto: want }, 'bench');
-    const ic = parseIpsecConfig({ ...inSection, cpuCrypto: want }, 'bench');
-    const og = new EspGateway(oc);
-    const ig = new EspGateway(ic);
-    const ocr = cpuCrypto(want, og.sas, BURST, 2048).crypto;
-    const icr = cpuCrypto(want, ig.sas, BURST, 2048).crypto;
-    const oj = new EspJobs(BURST);
-    const ij = new EspJobs(BURST);
-    const b = makeBatch(n);
-    // Encap and decap alternate (decap restores the packets); their CPU times are split by wall share.
+/** Gateway work per batch, outbound (encap) then inbound (decap restores the packets); bytes/s per CPU second of each. */
+function gatewayRunner(n, want) {
+  const oc = parseIpsecConfig({ ...outSection, cpuCrypto: want }, 'bench');
+  const ic = parseIpsecConfig({ ...inSection, cpuCrypto: want }, 'bench');
+  const og = new EspGateway(oc);
+  const ig = new EspGateway(ic);
+  const ocr = cpuCrypto(want, og.sas, BURST, 2048).crypto;
+  const icr = cpuCrypto(want, ig.sas, BURST, 2048).crypto;
+  const oj = new EspJobs(BURST);
+  const ij = new EspJobs(BURST);
+  const b = makeBatch(n);
+  let total = 0;
+  return () => {
+    // Encap and decap alternate; their CPU times are split by wall share.
     let tOut = 0;
     let tIn = 0;
     const { iters, s } = timeIt(secs, () => {
@@ -140,16 +142,50 @@ for (const n of SIZES) {
       tOut += t1 - t0;
       tIn += performance.now() - t1;
     });
-    if (ig.counters[1] !== iters * BURST) throw new Error(`decap lost packets: ${ig.counters[1]} of ${iters * BURST}`);
-    const enc = (iters * BURST * n) / ((s * tOut) / (tOut + tIn));
-    const dec = (iters * BURST * n) / ((s * tIn) / (tOut + tIn));
-    const label = want === 'native' ? 'OpenSSL batch' : 'node:crypto fallback';
-    row(`${n} B`, `gnet cpu: gateway encap (${label})`, enc, n, { xBound: enc / bounds[n], notes: 'prepare + crypto + finish per batch of 32, no I/O' });
-    row(`${n} B`, `gnet cpu: gateway decap (${label})`, dec, n, { xBound: dec / bounds[n], notes: 'verify ICV, decrypt, anti-replay, strip' });
-  }
+    total += iters * BURST;
+    if (ig.counters[1] !== total) throw new Error(`decap lost packets: ${ig.counters[1]} of ${total}`);
+    return { enc: (iters * BURST * n) / ((s * tOut) / (tOut + tIn)), dec: (iters * BURST * n) / ((s * tIn) / (tOut + tIn)) };
+  };
 }
 
-// (4) The NF end to end through the manager: gen (inner frames 10.1/16 -> 10.2/16) -> ipsec -> null.
+const ENCAP_NOTE = 'prepare + crypto + finish per batch of 32, no I/O';
+const DECAP_NOTE = 'verify ICV, decrypt, anti-replay, strip';
+const goal = (x) => `goal >= 0.8x bound: ${x >= 0.8 ? 'met' : 'not met'}`;
+for (const n of SIZES) {
+  // (1)-(3) in alternating rounds, best round of each.
+  const core = info.available ? coreRunner(n) : null;
+  const gw = info.available ? gatewayRunner(n, 'native') : null;
+  const best = { aes: 0, hmac: 0, core: 0, enc: 0, dec: 0 };
+  for (let r = 0; r < ROUNDS; r++) {
+    best.aes = Math.max(best.aes, opensslSpeed(['-evp', 'aes-128-ctr'], n));
+    best.hmac = Math.max(best.hmac, opensslSpeed(['-hmac', 'sha1'], n));
+    if (!core || !gw) continue;
+    best.core = Math.max(best.core, core());
+    const g = gw();
+    best.enc = Math.max(best.enc, g.enc);
+    best.dec = Math.max(best.dec, g.dec);
+  }
+  const bound = 1 / (1 / best.aes + 1 / best.hmac);
+  bounds[n] = bound;
+  const of = `best of ${ROUNDS} rounds`;
+  row(`${n} B`, 'openssl speed -evp aes-128-ctr', best.aes, n, { notes: `peer: AES-CTR alone, one core; ${of}` });
+  row(`${n} B`, 'openssl speed -hmac sha1', best.hmac, n, { notes: `peer: HMAC-SHA1 alone, one core; ${of}` });
+  row(`${n} B`, 'OpenSSL bound 1/(1/aes+1/hmac)', bound, n, { notes: 'peer: encrypt-then-MAC bound per core' });
+  if (core && gw) {
+    row(`${n} B`, 'gnet cpu: EspCryptoBatch (OpenSSL, batch of 32)', best.core, n, { xBound: best.core / bound, notes: `crypto core alone; ${goal(best.core / bound)}; ${of}` });
+    row(`${n} B`, 'gnet cpu: gateway encap (OpenSSL batch)', best.enc, n, { xBound: best.enc / bound, notes: `${ENCAP_NOTE}; ${goal(best.enc / bound)}; ${of}` });
+    row(`${n} B`, 'gnet cpu: gateway decap (OpenSSL batch)', best.dec, n, { xBound: best.dec / bound, notes: `${DECAP_NOTE}; ${goal(best.dec / bound)}; ${of}` });
+  }
+  // The node:crypto fallback (no goal): one round.
+  const g = gatewayRunner(n, 'node')();
+  row(`${n} B`, 'gnet cpu: gateway encap (node:crypto fallback)', g.enc, n, { xBound: g.enc / bound, notes: ENCAP_NOTE });
+  row(`${n} B`, 'gnet cpu: gateway decap (node:crypto fallback)', g.dec, n, { xBound: g.dec / bound, notes: DECAP_NOTE });
+}
+
+// (4) The NF end to end through the manager: gen (inner frames 10.1/16 -> 10.2/16) -> ipsec -> null,
+// at the manager's default burst. The main number is the wall-clock rate (the manager and the NF
+// thread run on their own cores); nfMpps is the NF thread's rate per second of its busy time (its
+// loop and handler, idle excluded: `busyUs` in the stats), i.e. per NF core.
 const nfModule = fileURLToPath(new URL('../dist/nf.js', import.meta.url));
 const packets = quick ? 200_000 : 1_000_000;
 const closing = [];
@@ -163,32 +199,33 @@ for (const [n, mode] of [...SIZES.map((n) => [n, 'cpu']), ...(gpu.available ? SI
     ],
     nfs: [{ tag: 'ipsec', module: nfModule, serviceId: 1, config: { ...outSection, mode, workers: 1 }, nfArgs: [] }],
   });
+  // The clock starts at the first packet out (the manager yields every few ms, so a 1 ms timer samples).
   let t0 = 0n;
   let tx0 = 0;
-  let c0;
+  let nf0;
   const timer = setInterval(() => {
     if (t0 !== 0n) return;
     const tx = m.accounting().transmitted;
     if (tx > 0) {
       t0 = process.hrtime.bigint();
-      c0 = process.cpuUsage();
       tx0 = tx;
+      nf0 = m.snapshot().nfs[0];
     }
   }, 1);
   await m.run({ untilDrained: true });
   const t1 = process.hrtime.bigint();
-  const c = process.cpuUsage(c0);
   clearInterval(timer);
   const a = m.accounting();
-  const sent = a.transmitted - tx0;
-  const wallPps = sent / (Number(t1 - t0) / 1e9);
-  const cpuPps = sent / ((c.user + c.system) / 1e6);
+  const nf = m.snapshot().nfs[0];
+  if (t0 === 0n || a.transmitted - tx0 <= 0) throw new Error(`no packets forwarded (${JSON.stringify(a)})`);
+  const wallPps = (a.transmitted - tx0) / (Number(t1 - t0) / 1e9);
+  const nfPps = (nf.rxPackets - nf0.rxPackets) / ((nf.busyUs - nf0.busyUs) / 1e6);
   closing.push(m.close());
-  row(`${n} B`, `gnet ${mode}: ipsec NF through the manager`, cpuPps * n, n, {
-    xBound: (cpuPps * n) / bounds[n],
-    wallMpps: wallPps / 1e6,
-    wallGbps: (wallPps * n * 8) / 1e9,
-    notes: `gen -> ipsec (outbound, ${mode === 'gpu' ? 'kernels/esp.cu' : info.available ? 'OpenSSL' : 'node:crypto'}) -> null, burst 256; per CPU second of manager + NF threads together (wallMpps: wall clock); ${packets} pkts, ${((100 * a.transmitted) / packets).toFixed(1)}% forwarded`,
+  row(`${n} B`, `gnet ${mode}: ipsec NF through the manager`, wallPps * n, n, {
+    xBound: (wallPps * n) / bounds[n],
+    nfMpps: nfPps / 1e6,
+    nfXBound: (nfPps * n) / bounds[n],
+    notes: `gen -> ipsec (outbound, ${mode === 'gpu' ? 'kernels/esp.cu' : info.available ? 'OpenSSL' : 'node:crypto'}) -> null, manager's default burst; wall clock (nfMpps: per second of the NF thread's busy time); ${packets} pkts, ${((100 * a.transmitted) / packets).toFixed(1)}% forwarded`,
   });
 }
 await Promise.all(closing);

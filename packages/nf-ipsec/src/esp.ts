@@ -7,12 +7,17 @@
  * applies the results (anti-replay window update, trailer checks, inner packet moved to the front,
  * actions and counters). All state lives in typed arrays; nothing is allocated per packet.
  *
+ * Both directions shift the inner packet by 36 bytes. Those shifts are gathered and done in one
+ * native `memmove` call per batch ({@link moveRanges}): in the embedded manager's shared pool V8's
+ * own `copyWithin` moves only about 2 bytes per ns, which cost more than the crypto at 512 bytes.
+ *
  * MTU policy: an outbound packet whose outer IPv4 packet would exceed `mtu` is dropped and counted
  * (`mtu_exceeded`); gnet does not fragment. The outer header has DF clear, TTL 64, the inner TOS,
  * and an id from a per-instance counter. Sequence numbers are per SA and per NF instance, so an
  * outbound SA must be handled by one instance.
  * @module
  */
+import { moveRanges } from '@gnet/manager-native';
 import { Action, type PacketBatch } from '@gnet/nflib';
 import type { IpsecConfig, SaConfig } from './config.js';
 
@@ -70,6 +75,16 @@ export class EspJobs {
   readonly ok: Uint8Array;
   /** 0 none, 1 encrypt, 2 decrypt. */
   readonly kind: Uint8Array;
+  /** Outbound: the inner packet's IPv4 length, for the second layout pass. */
+  readonly innerLen: Uint32Array;
+  /** Outbound: the packet's sequence number. */
+  readonly seq: Float64Array;
+  /** The batch's payload moves (destination, source, length), done in one call. */
+  readonly moveDst: Uint32Array;
+  readonly moveSrc: Uint32Array;
+  readonly moveLen: Uint32Array;
+  /** Moves recorded. */
+  moveCount = 0;
   /** Encryption jobs in the batch. */
   encCount = 0;
   /** Decryption jobs in the batch. */
@@ -83,6 +98,25 @@ export class EspJobs {
     this.len = new Uint32Array(burst);
     this.ok = new Uint8Array(burst);
     this.kind = new Uint8Array(burst);
+    this.innerLen = new Uint32Array(burst);
+    this.seq = new Float64Array(burst);
+    this.moveDst = new Uint32Array(burst);
+    this.moveSrc = new Uint32Array(burst);
+    this.moveLen = new Uint32Array(burst);
+  }
+
+  /** Records a move of `len` bytes from `src` to `dst` in the batch's data. */
+  move(dst: number, src: number, len: number): void {
+    const k = this.moveCount++;
+    this.moveDst[k] = dst;
+    this.moveSrc[k] = src;
+    this.moveLen[k] = len;
+  }
+
+  /** Does the recorded moves (one native call) and forgets them. */
+  flushMoves(data: Uint8Array): void {
+    if (this.moveCount > 0) moveRanges(data, this.moveDst, this.moveSrc, this.moveLen, this.moveCount);
+    this.moveCount = 0;
   }
 }
 
@@ -169,6 +203,7 @@ export class EspGateway {
     const outbound = this.cfg.direction !== 'inbound';
     jobs.encCount = 0;
     jobs.decCount = 0;
+    jobs.moveCount = 0;
     for (let i = 0; i < batch.count; i++) {
       jobs.kind[i] = NONE;
       jobs.encSa[i] = -1;
@@ -191,6 +226,10 @@ export class EspGateway {
       } else {
         this.pass(batch, i, C.bypass);
       }
+    }
+    if (jobs.encCount > 0) {
+      jobs.flushMoves(d);
+      for (let i = 0; i < batch.count; i++) if (jobs.kind[i] === ENCRYPT) this.writeOutbound(batch, jobs, i);
     }
     return jobs.encCount + jobs.decCount;
   }
@@ -216,7 +255,6 @@ export class EspGateway {
   }
 
   private prepareOutbound(batch: PacketBatch, jobs: EspJobs, i: number, o: number, ipOk: boolean, ipLen: number): boolean {
-    const d = batch.data;
     const v = batch.view;
     if (!ipOk) return this.drop(batch, i, C.out_malformed), false;
     const src = v.getUint32(o + ETH + 12);
@@ -238,16 +276,37 @@ export class EspGateway {
     const enc = ipLen + pad + 2;
     const outer = 20 + ESP_HEADER_BYTES + enc + ICV_BYTES;
     if (outer > this.cfg.mtu || ETH + outer > batch.capacity) return this.drop(batch, i, C.mtu_exceeded, s), false;
-    const tos = d[o + ETH + 1];
+    this.nextSeq[s] = seq + 1;
     const esp = o + ETH + 20;
-    const inner = esp + ESP_HEADER_BYTES;
-    d.copyWithin(inner, o + ETH, o + ETH + ipLen);
-    let t = inner + ipLen;
+    // The inner packet moves behind the outer IPv4 header, ESP header and IV in prepare's batch move.
+    jobs.move(esp + ESP_HEADER_BYTES, o + ETH, ipLen);
+    batch.lengths[i] = ETH + outer;
+    jobs.kind[i] = ENCRYPT;
+    jobs.encSa[i] = s;
+    jobs.off[i] = esp;
+    jobs.len[i] = ESP_HEADER_BYTES + enc;
+    jobs.innerLen[i] = ipLen;
+    jobs.seq[i] = seq;
+    return true;
+  }
+
+  /** Second outbound pass, after the inner packet moved: padding, trailer, outer IPv4 and ESP headers. */
+  private writeOutbound(batch: PacketBatch, jobs: EspJobs, i: number): void {
+    const d = batch.data;
+    const v = batch.view;
+    const o = batch.offsets[i];
+    const ipLen = jobs.innerLen[i];
+    const seq = jobs.seq[i];
+    const pad = (4 - ((ipLen + 2) & 3)) & 3;
+    const outer = batch.lengths[i] - ETH;
+    const esp = jobs.off[i];
+    let t = esp + ESP_HEADER_BYTES + ipLen;
     for (let p = 1; p <= pad; p++) d[t++] = p; // RFC 4303 §2.4 default padding: 1, 2, 3, ...
     d[t++] = pad;
     d[t] = 4; // next header: IPv4 (tunnel mode)
-    const sa = list[s];
+    const sa = this.cfg.outbound[jobs.encSa[i]];
     const ip = o + ETH;
+    const tos = d[ip + 1]; // the inner header's TOS: its first 36 bytes were not moved over
     const id = this.ipId;
     this.ipId = (id + 1) & 0xffff;
     v.setUint32(ip, ((0x4500 | tos) * 0x10000 + outer) >>> 0);
@@ -265,16 +324,7 @@ export class EspGateway {
     // IV = the 64-bit sequence counter: unique per packet under one key, and reproducible.
     v.setUint32(esp + 8, Math.floor(seq / 0x100000000));
     v.setUint32(esp + 12, seq >>> 0);
-    this.nextSeq[s] = seq + 1;
-    const eth = this.cfg.espEth;
-    if (eth.dst) d.set(eth.dst, o);
-    if (eth.src) d.set(eth.src, o + 6);
-    batch.lengths[i] = ETH + outer;
-    jobs.kind[i] = ENCRYPT;
-    jobs.encSa[i] = s;
-    jobs.off[i] = esp;
-    jobs.len[i] = ESP_HEADER_BYTES + enc;
-    return true;
+    setMacs(d, o, this.cfg.espEth);
   }
 
   /** RFC 4303 §3.4.3: whether `seq` is new for inbound SA `idx` (no update). */
@@ -310,6 +360,7 @@ export class EspGateway {
   finish(batch: PacketBatch, jobs: EspJobs): void {
     const d = batch.data;
     const v = batch.view;
+    jobs.moveCount = 0;
     for (let i = 0; i < batch.count; i++) {
       const job = jobs.kind[i];
       if (job === NONE) continue;
@@ -361,15 +412,14 @@ export class EspGateway {
         this.drop(batch, i, C.in_malformed, s);
         continue;
       }
-      d.copyWithin(o + ETH, inner, inner + tot);
+      jobs.move(o + ETH, inner, tot);
       batch.lengths[i] = ETH + tot;
-      const eth = this.cfg.innerEth;
-      if (eth.dst) d.set(eth.dst, o);
-      if (eth.src) d.set(eth.src, o + 6);
+      setMacs(d, o, this.cfg.innerEth);
       this.counters[C.in_decrypted]++;
       this.count(s, ETH + tot);
       this.send(batch, i, this.cfg.innerPort);
     }
+    jobs.flushMoves(d);
   }
 
   private count(sa: number, bytes: number): void {
@@ -386,4 +436,12 @@ export class EspGateway {
       batch.destination[i] = port;
     }
   }
+}
+
+/** Rewrites the Ethernet addresses that are set (byte stores: `set` on the shared pool is slow for 6 bytes). */
+function setMacs(d: Uint8Array, o: number, eth: { dst?: Uint8Array; src?: Uint8Array }): void {
+  const dst = eth.dst;
+  if (dst) for (let k = 0; k < 6; k++) d[o + k] = dst[k];
+  const src = eth.src;
+  if (src) for (let k = 0; k < 6; k++) d[o + 6 + k] = src[k];
 }

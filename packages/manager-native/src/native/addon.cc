@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "afpacket.h"
+#include "bytes.h"
 #include "crypto_batch.h"
 #include "cuda_driver.h"
 #include "gpu_binding.h"
@@ -22,6 +23,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceValue("shmOpen", Napi::Function::New(env, shm::Open), napi_enumerable),
                              InstanceValue("shmUnlink", Napi::Function::New(env, shm::Unlink), napi_enumerable),
                              InstanceValue("crypto", crypto::DefineBinding(env), napi_enumerable),
+                             InstanceValue("moveRanges", Napi::Function::New(env, bytes::MoveRanges), napi_enumerable),
                          });
   }
 

@@ -1,0 +1,44 @@
+// Batch byte moves inside one buffer; see bytes.h.
+#include "bytes.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace gnet::bytes {
+
+namespace {
+
+template <typename T>
+T Typed(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray())
+    throw Napi::TypeError::New(v.Env(), std::string("moveRanges: ") + what + " must be a typed array");
+  return v.As<T>();
+}
+
+}  // namespace
+
+Napi::Value MoveRanges(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5) throw Napi::TypeError::New(env, "moveRanges(data, dst, src, len, count)");
+  Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[0], "data");
+  Napi::Uint32Array dst = Typed<Napi::Uint32Array>(info[1], "dst");
+  Napi::Uint32Array src = Typed<Napi::Uint32Array>(info[2], "src");
+  Napi::Uint32Array len = Typed<Napi::Uint32Array>(info[3], "len");
+  const uint32_t count = info[4].ToNumber().Uint32Value();
+  if (count > dst.ElementLength() || count > src.ElementLength() || count > len.ElementLength()) {
+    throw Napi::RangeError::New(env, "moveRanges: count exceeds an array");
+  }
+  uint8_t* base = data.Data();
+  const uint64_t size = data.ByteLength();
+  uint32_t moved = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint64_t d = dst[i], s = src[i], n = len[i];
+    if (d + n > size || s + n > size) continue;  // the caller's bug: refuse, never overrun
+    memmove(base + d, base + s, n);
+    ++moved;
+  }
+  return Napi::Number::New(env, moved);
+}
+
+}  // namespace gnet::bytes

@@ -1,0 +1,15 @@
+// bytes.h: batch byte moves inside one buffer. V8 copies a SharedArrayBuffer's bytes with relaxed
+// atomics (`copyWithin` and `set` move about 2 bytes per ns there), so an NF that shifts packet
+// payloads in the shared packet pool (ESP encapsulation, tunnel decapsulation) does it here, with
+// memmove, for a whole batch per call.
+#pragma once
+#include <napi.h>
+
+namespace gnet::bytes {
+
+// moveRanges(data: Uint8Array, dst: Uint32Array, src: Uint32Array, len: Uint32Array, count) -> number:
+// for i < count, memmove(data + dst[i], data + src[i], len[i]) (ranges may overlap); a range outside
+// `data` is skipped, never overrun. Returns how many ranges moved.
+Napi::Value MoveRanges(const Napi::CallbackInfo& info);
+
+}  // namespace gnet::bytes

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { moveRanges } from '../src/index.js';
+
+/** The reference: the same moves one by one with copyWithin on a private copy. */
+function expected(init: Uint8Array, moves: [number, number, number][]): Uint8Array {
+  const r = Uint8Array.from(init);
+  for (const [d, s, n] of moves) r.copyWithin(d, s, s + n);
+  return r;
+}
+
+function run(data: Uint8Array, moves: [number, number, number][]): number {
+  const dst = Uint32Array.from(moves, (m) => m[0]);
+  const src = Uint32Array.from(moves, (m) => m[1]);
+  const len = Uint32Array.from(moves, (m) => m[2]);
+  return moveRanges(data, dst, src, len, moves.length);
+}
+
+describe('moveRanges', () => {
+  for (const shared of [false, true]) {
+    it(`moves overlapping ranges up and down like memmove (${shared ? 'SharedArrayBuffer' : 'ArrayBuffer'})`, () => {
+      const data = new Uint8Array(shared ? new SharedArrayBuffer(8192) : new ArrayBuffer(8192));
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
+      const init = Uint8Array.from(data);
+      // ESP encapsulation shifts the inner packet up 36 bytes, decapsulation down 36; odd sizes and offsets too.
+      const moves: [number, number, number][] = [
+        [50, 14, 1400],
+        [2048 + 14, 2048 + 50, 512],
+        [4096 + 3, 4096, 61],
+        [6000, 6001, 1],
+        [7000, 7000, 100],
+        [7500, 7400, 0],
+      ];
+      expect(run(data, moves)).toBe(moves.length);
+      expect(data).toEqual(expected(init, moves));
+    });
+  }
+
+  it('skips ranges outside the buffer and moves the rest', () => {
+    const data = new Uint8Array(256).map((_, i) => i);
+    const moves: [number, number, number][] = [
+      [200, 0, 57], // ends at 257: outside
+      [0, 250, 10], // source outside
+      [10, 0, 4],
+    ];
+    expect(run(data, moves)).toBe(1);
+    expect(Array.from(data.subarray(0, 14))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3]);
+    expect(data[200]).toBe(200);
+  });
+
+  it('throws a RangeError when count exceeds an array', () => {
+    const one = new Uint32Array(1);
+    expect(() => moveRanges(new Uint8Array(8), one, one, one, 2)).toThrow(RangeError);
+  });
+});
