@@ -47,8 +47,17 @@ const model = /Model name:\s*(.+)/.exec(lscpu)?.[1] ?? cpu[0]?.model ?? 'unknown
 const machine = [
   `- CPU: ${model}, ${cpu.length} cores visible`,
   `- Memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; kernel ${release()}; Node ${process.version}`,
-  `- Date: ${new Date().toISOString()}; ${process.env.BENCH_QUICK === '1' ? 'quick run (BENCH_QUICK=1)' : 'full run'}`,
+  `- Date: ${new Date().toISOString()}; ${process.env.BENCH_QUICK === '1' ? 'quick run (BENCH_QUICK=1)' : 'full run'}${filters.length ? ` of the benches matching ${filters.map((f) => `\`${f}\``).join(', ')}` : ''}`,
 ];
+const out = join(root, 'docs', 'BENCHMARKS.md');
+// A filtered run keeps the other groups of the previous file, and says when those were measured.
+if (filters.length && existsSync(out)) {
+  const dates = readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((l) => /^- (Date|Other groups): /.test(l))
+    .map((l) => l.replace(/^- (Date|Other groups): /, ''));
+  if (dates.length) machine.push(`- Other groups: from earlier runs (${dates.join('; ')})`);
+}
 
 const fmt = (v, d = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : v == null ? '–' : String(v));
 const known = new Set(['source', 'group', 'case', 'impl', 'mpps', 'gbps', 'latencyUs', 'notes']);
@@ -70,7 +79,6 @@ for (const [group, list] of groups) {
 if (notes.length) md += `\n## Problems in this run\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 
 // A filtered run keeps the groups of the previous file that it did not measure.
-const out = join(root, 'docs', 'BENCHMARKS.md');
 if (filters.length && existsSync(out)) {
   const old = readFileSync(out, 'utf8');
   const kept = old.split(/\n(?=## )/).filter((sec) => {
