@@ -55,7 +55,7 @@ if (filters.length && existsSync(out)) {
   const dates = readFileSync(out, 'utf8')
     .split('\n')
     .filter((l) => /^- (Date|Other groups): /.test(l))
-    .map((l) => l.replace(/^- (Date|Other groups): /, ''));
+    .map((l) => l.replace(/^- Date: /, '').replace(/^- Other groups: from earlier runs \((.*)\)$/, '$1'));
   if (dates.length) machine.push(`- Other groups: from earlier runs (${dates.join('; ')})`);
 }
 
