@@ -4,6 +4,7 @@
 // gnet beside its peer, with the machine it ran on. BENCH_QUICK=1 asks each bench for a short run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gpuInfo } from '@gnet/manager-native';
 import { cpus, totalmem, release } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -41,12 +42,24 @@ for (const file of files) {
   console.log(`  ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/** The GPU the GPU rows ran on, or why there is none. */
+function gpuLine() {
+  try {
+    const g = gpuInfo();
+    if (!g.available) return `none (${g.reason})`;
+    return g.devices.map((d) => `${d.name}, ${d.smCount} SMs, ${(d.totalMem / 2 ** 30).toFixed(0)} GiB, compute ${d.computeCapability}`).join('; ') + `; driver ${g.driverVersion}`;
+  } catch (err) {
+    return `unknown (${err.message.split('\n')[0]})`;
+  }
+}
+
 const cpu = cpus();
 const lscpu = spawnSync('lscpu', { encoding: 'utf8' }).stdout ?? '';
 const model = /Model name:\s*(.+)/.exec(lscpu)?.[1] ?? cpu[0]?.model ?? 'unknown';
 const machine = [
   `- CPU: ${model}, ${cpu.length} cores visible`,
   `- Memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; kernel ${release()}; Node ${process.version}`,
+  `- GPU: ${gpuLine()}`,
   `- Date: ${new Date().toISOString()}; ${process.env.BENCH_QUICK === '1' ? 'quick run (BENCH_QUICK=1)' : 'full run'}${filters.length ? ` of the benches matching ${filters.map((f) => `\`${f}\``).join(', ')}` : ''}`,
 ];
 const out = join(root, 'docs', 'BENCHMARKS.md');
