@@ -79,9 +79,11 @@ export class EspJobs {
   readonly innerLen: Uint32Array;
   /** Outbound: the packet's sequence number. */
   readonly seq: Float64Array;
-  /** The batch's payload moves (destination, source, length), done in one call. */
+  /** Destination offset of each payload move the batch records (done in one call, see {@link EspJobs.flushMoves}). */
   readonly moveDst: Uint32Array;
+  /** Source offset of each recorded move. */
   readonly moveSrc: Uint32Array;
+  /** Bytes of each recorded move. */
   readonly moveLen: Uint32Array;
   /** Moves recorded. */
   moveCount = 0;
