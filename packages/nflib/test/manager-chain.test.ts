@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chainInput, readPcap, rewriterOutput, writePcap } from './pcap-util.js';
+import { chainInput, readPcap, rewriterOutput, udpFrame, writePcap } from './pcap-util.js';
 
 const cli = join(__dirname, '..', 'dist', 'cli.js');
 const fixtures = join(__dirname, 'fixtures');
@@ -91,6 +91,30 @@ describe('gnet run (embedded manager)', () => {
     expect(r.summary.rx).toBe(r.summary.tx + drops);
     expect((r.summary.drops.no_instance ?? 0) + (r.summary.drops.nf_dead ?? 0)).toBeGreaterThan(0);
     expect(readPcap(join(dir, 'crash.pcap')).length).toBe(r.summary.tx);
+  });
+
+  it('--slot-size takes jumbo frames: without it a frame longer than a slot is dropped and counted (rx_invalid)', () => {
+    // 9000-byte IP packets (9014-byte frames) with 1400 and 64-byte ones between them.
+    const frames = chainInput()
+      .slice(0, 300)
+      .map((f, i) => (i % 3 === 0 && f.bytes[12] === 8 ? { ...f, bytes: udpFrame(i, 64, 9000 - 28) } : f));
+    const jumbo = frames.filter((f) => f.bytes.length > 2048).length;
+    expect(jumbo).toBeGreaterThan(90);
+    writePcap(join(dir, 'jumbo.pcap'), frames);
+    let r = gnet(['run', '--chain', join(fixtures, 'rewriter-nf.mjs'), '--in', `pcap:${join(dir, 'jumbo.pcap')}`, '--out', `pcap:${join(dir, 'jumbo-small.pcap')}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary.portDrops).toEqual({ 0: { rx_invalid: jumbo } });
+    expect(r.summary.rx).toBe(frames.length - jumbo);
+    r = gnet(['run', '--chain', join(fixtures, 'rewriter-nf.mjs'), '--slot-size', '9088', '--in', `pcap:${join(dir, 'jumbo.pcap')}`, '--out', `pcap:${join(dir, 'jumbo-out.pcap')}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary.portDrops).toEqual({});
+    const expected = rewriterOutput(frames);
+    const out = readPcap(join(dir, 'jumbo-out.pcap'));
+    expect(out.length).toBe(expected.length);
+    for (let i = 0; i < out.length; i++) expect(out[i].bytes).toEqual(expected[i]);
+    r = gnet(['run', '--in', `pcap:${join(dir, 'jumbo.pcap')}`, '--out', 'null', '--slot-size', '9000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--slot-size must be a multiple of 64.*9088/);
   });
 
   it('rejects bad usage and bad config with exit codes 2 and 3 and clear messages', () => {

@@ -7,7 +7,7 @@
 import { DEFAULT_BURST } from '../runtime/manager.js';
 import { MultiProcessManager } from '../runtime/multi-process.js';
 import { regionNameOf } from '../runtime/region-layout.js';
-import { intFlag, parseFlags, UsageError } from './options.js';
+import { intFlag, parseFlags, slotSizeFlag, UsageError } from './options.js';
 import { loadConfig, portsFrom, serveUntilDone, statsFlag, type CliIo } from './serve.js';
 
 /** Help text of `gnet manager`. */
@@ -37,6 +37,8 @@ Data path:
   --ring N             batches per NF ring, a power of two (default 1024); as many batch
                        descriptors are kept in the pool
   --pool N             packet buffers (default 16384)
+  --slot-size N        bytes per packet buffer, a multiple of 64 (default 2048); longer frames
+                       are dropped as rx_invalid: 9088 takes 9000-byte jumbo frames
   --in-flight N        most packets received and not yet sent or dropped (default 4096)
 Output:
   --stats[=json]       live stats every second on stderr (a table, or one JSON object per line)
@@ -52,7 +54,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet manager` with `argv` (after `manager`); resolves with the exit code. */
 export async function managerCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['name', 'in', 'out', 'chain', 'config', 'slots', 'nf-timeout', 'burst', 'ring', 'pool', 'in-flight', 'metrics-port'],
+    valued: ['name', 'in', 'out', 'chain', 'config', 'slots', 'nf-timeout', 'burst', 'ring', 'pool', 'slot-size', 'in-flight', 'metrics-port'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -81,6 +83,7 @@ export async function managerCommand(argv: string[], io: CliIo): Promise<number>
       burst,
       ringSize: ring,
       poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 16384),
+      slotSize: slotSizeFlag(flags),
       maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
       configText: config ? JSON.stringify(config.value) : undefined,
       configSource: configPath,

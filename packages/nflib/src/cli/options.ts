@@ -60,6 +60,16 @@ export function parseFlags(
   return out;
 }
 
+/**
+ * `--slot-size`: bytes per packet buffer, a multiple of 64 from 128 to 65536 (default 2048). Frames
+ * longer than a slot are dropped and counted (`rx_invalid`), so jumbo frames need a larger one.
+ */
+export function slotSizeFlag(flags: ParsedFlags): number {
+  const n = intFlag(flags, 'slot-size', 128, 65536, 2048);
+  if (n % 64 !== 0) throw new UsageError(`--slot-size must be a multiple of 64 (frames sit 64-byte aligned), got ${n}; for 9000-byte jumbo frames use 9088`);
+  return n;
+}
+
 /** An integer flag value within [min, max]. */
 export function intFlag(flags: ParsedFlags, name: string, min: number, max: number, fallback: number): number {
   const v = flags.values.get(name);

@@ -9,7 +9,7 @@ import { gpuInfo } from '@gnet/manager-native';
 import { DEFAULT_BURST, Manager } from '../runtime/manager.js';
 import type { ManagerPolicy } from '../runtime/policy.js';
 import type { NfSpec } from '../runtime/nf-instance.js';
-import { intFlag, parseFlags, UsageError } from './options.js';
+import { intFlag, parseFlags, slotSizeFlag, UsageError } from './options.js';
 import { resolveNf } from './resolve-nf.js';
 import { loadConfig, portsFrom, serveUntilDone, statsFlag, type CliIo } from './serve.js';
 
@@ -40,6 +40,8 @@ Chain:
 Data path:
   --burst N            most packets per batch (default 256)
   --pool N             packet buffers (default 32768)
+  --slot-size N        bytes per packet buffer, a multiple of 64 (default 2048); longer frames
+                       are dropped as rx_invalid: 9088 takes 9000-byte jumbo frames
   --in-flight N        most packets received and not yet sent or dropped (default 4096)
 Output:
   --stats[=json]       live stats every second on stderr (a table, or one JSON object per line)
@@ -54,7 +56,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet run` with `argv` (after `run`); resolves with the exit code. */
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'in-flight', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
+    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'slot-size', 'in-flight', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -88,6 +90,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     instances: intFlag(flags, 'instances', 1, 64, 1) * workers,
     burst: intFlag(flags, 'burst', 1, 1024, DEFAULT_BURST),
     poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 32768),
+    slotSize: slotSizeFlag(flags),
     maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
     configSource: configPath,
     onNfExit: (tag, key, reason, error) => {

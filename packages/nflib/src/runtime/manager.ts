@@ -59,6 +59,11 @@ export interface ManagerOptions {
   /** Pool slots (default 32768). */
   poolSlots?: number;
   /**
+   * Bytes per pool slot, a multiple of 64 (default 2048). A received frame longer than a slot is
+   * dropped and counted (`rx_invalid`), so jumbo frames need a larger one (9088 for 9000-byte MTU).
+   */
+  slotSize?: number;
+  /**
    * Most packets in flight at once (default 4096, at least two bursts): what a port may be ahead
    * of the NFs. Enough to keep pipelined NFs fed, and few enough that the packets being worked on
    * stay in the CPU's caches: a pool's worth in flight would make every receive a miss to memory.
@@ -235,7 +240,7 @@ export class Manager {
       const burst = options.burst ?? DEFAULT_BURST;
       const pool =
         options.pool ??
-        PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: 2048, batchCount: options.ringSize ?? 1024, batchCapacity: burst });
+        PacketPool.create({ slotCount: options.poolSlots ?? 32768, slotSize: options.slotSize ?? 2048, batchCount: options.ringSize ?? 1024, batchCapacity: burst });
       const m = new Manager(pool, ports, options);
       const nfs = options.nfs ?? [];
       const defaultOut = ports.length > 1 ? 1 : 0;

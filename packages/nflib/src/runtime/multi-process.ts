@@ -117,7 +117,7 @@ export class MultiProcessManager {
       slotCount: options.slots ?? 16,
       ringCapacity: ringSize,
       poolSlots: options.poolSlots ?? 16384,
-      poolSlotSize: 2048,
+      poolSlotSize: options.slotSize ?? 2048,
       mailboxBytes: MAILBOX_HEADER_BYTES + 16384,
       statsBytes: 65536 + 1024 * (options.slots ?? 16),
       configBytes: 0,

@@ -21,7 +21,7 @@ export function udpFrame(i: number, ttl: number, payload = 18): Uint8Array {
   const c = ipChecksum(b, 14, 20);
   b[24] = c >> 8;
   b[25] = c & 0xff;
-  b.set([(1000 + i) >> 8, (1000 + i) & 0xff, 0, 53, 0, 8 + payload, 0, 0], 34);
+  b.set([(1000 + i) >> 8, (1000 + i) & 0xff, 0, 53, (8 + payload) >> 8, (8 + payload) & 0xff, 0, 0], 34);
   for (let k = 0; k < payload; k++) b[42 + k] = (i + k) & 0xff;
   return b;
 }
