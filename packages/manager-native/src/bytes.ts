@@ -1,8 +1,9 @@
 /**
  * Batch byte moves inside one buffer. V8 copies the bytes of a `SharedArrayBuffer` (the packet pool
- * of an embedded manager) with relaxed atomics: `copyWithin` and `set` move about 2 bytes per ns
- * there, so shifting a 1400-byte payload costs 0.5 µs. {@link moveRanges} moves a whole batch of
- * ranges with `memmove` in one native call (about 20 ns for 512 bytes).
+ * of an embedded manager) with relaxed atomics: 8 bytes at a time when source and destination have
+ * the same alignment mod 8 (about 13 bytes per ns), one byte at a time otherwise (about 2.5), so
+ * shifting a 1400-byte payload by 36 bytes with `copyWithin` costs 0.5 µs. {@link moveRanges}
+ * moves a whole batch of ranges with `memmove` in one native call (about 20 ns for 512 bytes).
  *
  * @module
  */
