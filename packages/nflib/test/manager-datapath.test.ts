@@ -119,6 +119,32 @@ describe('manager data path (batch descriptors)', () => {
     expect(m.accounting()).toEqual({ received: 6000, transmitted: 6000, dropped: 0, inFlight: 0 });
   });
 
+  it('--nf-queue: an instance that falls behind drops beyond its share (nf_ring_full), and the other keeps every packet', async () => {
+    // 100 kpps over 64 flows, shared by two instances; instance 0 spends 5 ms per batch (under 7 kpps).
+    const out = join(dir, 'lag-out.pcap');
+    const { m } = await runToEnd({
+      ports: [
+        { spec: 'gen:count=20000,size=64,flows=64,rate=100kpps', role: 'rx' },
+        { spec: `pcap:${out}`, role: 'tx' },
+      ],
+      nfs: [{ tag: 'lag', module: join(fixtures, 'lag-nf.mjs'), serviceId: 1, config: { slowInstance: 0, delayMs: 5 } }],
+      instances: 2,
+      burst: 32,
+      nfQueue: 2048,
+    });
+    const byInstance = [0, 0];
+    for (const f of readPcap(out)) byInstance[f.bytes[43]]++;
+    const [slow, fast] = m.snapshot().nfs.sort((x, y) => x.instanceId - y.instanceId);
+    // The healthy instance lost nothing; the stalled one's overflow was dropped and counted on it.
+    expect(fast.drops).toEqual({});
+    expect(byInstance[1]).toBe(fast.rxPackets);
+    expect(slow.drops.nf_ring_full).toBeGreaterThan(1000);
+    expect(byInstance[0]).toBe(slow.rxPackets);
+    const a = m.accounting();
+    expect(m.snapshot().drops).toEqual({ nf_ring_full: slow.drops.nf_ring_full });
+    expect(a).toEqual({ received: 20000, transmitted: byInstance[0] + byInstance[1], dropped: slow.drops.nf_ring_full, inFlight: 0 });
+  });
+
   it('keeps IPv6 and VLAN-tagged flows on one instance each, spreading them over the instances', async () => {
     // UDP over IPv6 (flow in the source address's last byte, byte 37) and over VLAN-tagged IPv4
     // (flow in the source address, byte 33). steer-nf writes its instance id at byte 43 and reads

@@ -40,6 +40,8 @@ Data path:
   --slot-size N        bytes per packet buffer, a multiple of 64 (default 2048); longer frames
                        are dropped as rx_invalid: 9088 takes 9000-byte jumbo frames
   --in-flight N        most packets received and not yet sent or dropped (default 4096)
+  --nf-queue N         most packets one NF instance may hold; more are dropped as nf_ring_full
+                       (default: --in-flight, i.e. never: a slow NF slows the ports instead)
 Output:
   --stats[=json]       live stats every second on stderr (a table, or one JSON object per line)
   --metrics-port N     serve Prometheus metrics on 127.0.0.1:N/metrics
@@ -54,7 +56,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet manager` with `argv` (after `manager`); resolves with the exit code. */
 export async function managerCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['name', 'in', 'out', 'chain', 'config', 'slots', 'nf-timeout', 'burst', 'ring', 'pool', 'slot-size', 'in-flight', 'metrics-port'],
+    valued: ['name', 'in', 'out', 'chain', 'config', 'slots', 'nf-timeout', 'burst', 'ring', 'pool', 'slot-size', 'in-flight', 'nf-queue', 'metrics-port'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -85,6 +87,7 @@ export async function managerCommand(argv: string[], io: CliIo): Promise<number>
       poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 16384),
       slotSize: slotSizeFlag(flags),
       maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
+      ...(flags.values.has('nf-queue') ? { nfQueue: intFlag(flags, 'nf-queue', 1, 1 << 22, 4096) } : {}),
       configText: config ? JSON.stringify(config.value) : undefined,
       configSource: configPath,
       onNfExit: (tag, key, reason) => io.err(`gnet manager ${name}: NF ${tag} (${key}) ${reason}; its in-flight packets were dropped (nf_dead)`),

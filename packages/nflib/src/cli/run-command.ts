@@ -43,6 +43,8 @@ Data path:
   --slot-size N        bytes per packet buffer, a multiple of 64 (default 2048); longer frames
                        are dropped as rx_invalid: 9088 takes 9000-byte jumbo frames
   --in-flight N        most packets received and not yet sent or dropped (default 4096)
+  --nf-queue N         most packets one NF instance may hold; more are dropped as nf_ring_full
+                       (default: --in-flight, i.e. never: a slow NF slows the ports instead)
 Output:
   --stats[=json]       live stats every second on stderr (a table, or one JSON object per line)
   --metrics-port N     serve Prometheus metrics on 127.0.0.1:N/metrics
@@ -56,7 +58,7 @@ Exit codes: 0 done, 1 runtime error, 2 usage error, 3 config error.`;
 /** Runs `gnet run` with `argv` (after `run`); resolves with the exit code. */
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, {
-    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'slot-size', 'in-flight', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
+    valued: ['in', 'out', 'chain', 'config', 'mode', 'workers', 'instances', 'burst', 'pool', 'slot-size', 'in-flight', 'nf-queue', 'metrics-port', 'schedule', 'latency-bound', 'sms'],
     optional: ['stats'],
     repeat: ['port'],
     bool: ['help'],
@@ -92,6 +94,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 32768),
     slotSize: slotSizeFlag(flags),
     maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
+    ...(flags.values.has('nf-queue') ? { nfQueue: intFlag(flags, 'nf-queue', 1, 1 << 22, 4096) } : {}),
     configSource: configPath,
     onNfExit: (tag, key, reason, error) => {
       // Bad config found by the NF itself (a ConfigError from its init): the run cannot be right.

@@ -69,6 +69,14 @@ export interface ManagerOptions {
    * stay in the CPU's caches: a pool's worth in flight would make every receive a miss to memory.
    */
   maxInFlight?: number;
+  /**
+   * Most packets one NF instance may hold (queued for it or in its handler); a batch that would
+   * exceed it is dropped and counted as `nf_ring_full`, as openNetVM drops on a full NF ring.
+   * Default: `maxInFlight`, so it never drops and a slow NF slows the ports instead. Set it lower
+   * when services run side by side (several chains, flow-director rules), so one stalled NF costs
+   * its own traffic rather than everyone's.
+   */
+  nfQueue?: number;
   /** Entries per NF ring (default 1024), which is also the number of batch descriptors, so a ring never overflows. */
   ringSize?: number;
   /** Where the config came from (for NF error messages). */
@@ -148,6 +156,7 @@ export class Manager {
   private readonly burst: number;
   private readonly ringSize: number;
   private readonly maxInFlight: number;
+  private readonly nfQueue: number;
   private readonly configSource: string;
   private readonly onNfExit?: ManagerOptions['onNfExit'];
   /** Live instances per service id, in instance id order. */
@@ -208,6 +217,7 @@ export class Manager {
     this.burst = options.burst ?? DEFAULT_BURST;
     this.ringSize = options.ringSize ?? 1024;
     this.maxInFlight = Math.min(pool.slotCount, Math.max(options.maxInFlight ?? 4096, 2 * this.burst));
+    this.nfQueue = Math.max(options.nfQueue ?? this.maxInFlight, 1);
     const t = pool.batches;
     if (t.capacity < this.burst) throw new RangeError(`the pool's batch descriptors hold ${t.capacity} packets, fewer than the burst of ${this.burst}`);
     if (t.batchCount > this.ringSize) throw new RangeError(`the pool has ${t.batchCount} batch descriptors, more than an NF ring of ${this.ringSize} can hold`);
@@ -489,7 +499,19 @@ export class Manager {
       for (let k = 0; k < n; k++) this.dropAll(inst.stage[k], 'nf_dead', inst);
       return;
     }
-    const ok = inst.rx.enqueueBurst(inst.stage, n);
+    // Batches beyond the instance's share (`nfQueue`) are dropped, not queued: see ManagerOptions.
+    let fit = 0;
+    let held = inst.outstanding;
+    for (let k = 0; k < n; k++) {
+      const d = inst.stage[k];
+      if (held + this.dCount[d] > this.nfQueue && held > 0) {
+        this.dropAll(d, 'nf_ring_full', inst);
+        continue;
+      }
+      held += this.dCount[d];
+      inst.stage[fit++] = d;
+    }
+    const ok = inst.rx.enqueueBurst(inst.stage, fit);
     const owner = inst.index + 1;
     for (let k = 0; k < ok; k++) {
       const d = inst.stage[k];
@@ -497,7 +519,7 @@ export class Manager {
       inst.outstanding += this.dCount[d];
     }
     // Cannot happen while the ring holds every descriptor of the pool; counted if it ever does.
-    for (let k = ok; k < n; k++) this.dropAll(inst.stage[k], 'nf_ring_full', inst);
+    for (let k = ok; k < fit; k++) this.dropAll(inst.stage[k], 'nf_ring_full', inst);
   }
 
   // ---- transmit ----
