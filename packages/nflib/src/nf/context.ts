@@ -19,6 +19,7 @@ import { IdleBackoff, SpscRing } from '../ring/index.js';
 import { ManagerBell } from '../runtime/manager-bell.js';
 import { defineNamedCounters } from '../runtime/named-counters.js';
 import { ATTACH_KEY, COUNTERS_OFFSET, EMBEDDED_NAMED_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
+import { Action } from './actions.js';
 import { parseNfArgs, type NfArgs } from './args.js';
 import { BatchViews, type PacketBatch } from './batch.js';
 import { joinManager } from './join.js';
@@ -279,7 +280,6 @@ export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> 
         const t0 = performance.now();
         idle.reset();
         let packets = 0;
-        let dropped = 0;
         for (let k = 0; k < n; k++) {
           const d = ids[k];
           // A descriptor index the manager would never send: hand it back untouched (it ignores it).
@@ -295,9 +295,7 @@ export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> 
           } catch (err) {
             loop.handlerFailed(batch, err);
           }
-          dropped += batch.countDrops();
         }
-        counters[NfCounter.DROPPED] += dropped;
         const done = loop.complete(ids, n, packets);
         counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
         if (done !== true && !(await done)) break;
@@ -370,7 +368,7 @@ export class PacketLoop {
   handlerFailed(batch: PacketBatch, err: unknown): void {
     const counters = this.link.counters;
     counters[NfCounter.HANDLER_ERRORS]++;
-    batch.setAll(0);
+    batch.setAll(Action.DROP);
     if (counters[NfCounter.HANDLER_ERRORS] <= 3) console.error(`gnet: NF ${this.ctx.tag} handler threw (batch dropped): ${(err as Error).stack ?? err}`);
   }
 

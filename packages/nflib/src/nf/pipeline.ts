@@ -155,7 +155,6 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
           }
           if (!finished) break;
         }
-        counters[NfCounter.DROPPED] += b.countDrops();
         // Decisions go back into the descriptors; those whose last packet this batch held go back.
         let nb = 0;
         let at = 0;

@@ -71,7 +71,10 @@ export const NfCounter = {
   TX: 1,
   /** Batches handled. */
   BATCHES: 2,
-  /** Packets the NF marked DROP. */
+  /**
+   * Unused (kept so the layout of region version 2 stays as it is): drops are counted once, by the
+   * manager, per reason and per NF, as it routes the returned batches.
+   */
   DROPPED: 3,
   /** Exceptions thrown by the handler (its batch is dropped and counted). */
   HANDLER_ERRORS: 4,
