@@ -36,7 +36,7 @@ export interface NfEnv {
   readonly ctx: NfContext;
   /** The mode the NF runs in. */
   readonly mode: NfMode;
-  /** The NF's config section, without the keys the framework consumes (`mode`, `workers`, `maxBatch`, `pipelineDepth`, `batchDeadlineUs`). */
+  /** The NF's config section, without the keys the framework consumes (`mode`, `workers`, `maxBatch`, `pipelineDepth`, `batchDeadlineUs`, `emulatedSubmit`). */
   readonly config: Readonly<Record<string, unknown>>;
   /**
    * Most packets per batch: the manager's burst in cpu mode, the NF's `maxBatch` (config key
@@ -184,7 +184,9 @@ function modeSetting(v: unknown): NfModeSetting {
  * submission on the worker's own stream; `post` runs when it completed. Up to `depth` batches are in
  * flight (`runPipelined`), and return to the manager in order. The NF's config section may set
  * `pipelineDepth`, `batchDeadlineUs` and `maxBatch` (overriding the definition's `depth`,
- * `deadlineUs` and `maxBatch`). On a device the NF publishes `fw.batches`, `fw.packets` and
+ * `deadlineUs` and `maxBatch`), and, on the emulated device, `emulatedSubmit`: `inline` (each
+ * submission runs in the NF thread) or `stream` (on the stream's thread); by default inline on
+ * machines with two cores or fewer. On a device the NF publishes `fw.batches`, `fw.packets` and
  * `fw.gpu_us` counters (and its `model.*`), which the run-time scheduler reads; the batch size
  * it asks for is applied as each batch starts filling, and its SM share is `ctx.smShare`.
  * @throws Error for a mode the NF cannot run in; GpuError when the device or the module cannot be opened.
@@ -199,7 +201,11 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   const askedBatch = positiveSetting(config, 'maxBatch');
   const askedDepth = positiveSetting(config, 'pipelineDepth');
   const askedDeadline = positiveSetting(config, 'batchDeadlineUs');
-  for (const k of ['maxBatch', 'pipelineDepth', 'batchDeadlineUs']) delete config[k];
+  const askedSubmit = config.emulatedSubmit;
+  if (askedSubmit !== undefined && askedSubmit !== 'inline' && askedSubmit !== 'stream') {
+    throw new Error(`config emulatedSubmit must be "inline" or "stream", got ${JSON.stringify(askedSubmit)}`);
+  }
+  for (const k of ['maxBatch', 'pipelineDepth', 'batchDeadlineUs', 'emulatedSubmit']) delete config[k];
   const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
   (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
   // For the manager's scheduler: the chain's data-sync plan is computed from these.
@@ -230,8 +236,8 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   // The emulated device runs a submission on a stream thread and the blocks on a pool, beside the
   // manager and this NF; with two cores or fewer those threads only take turns with the ones that
   // wait for them (measured: 3.3-3.5 Mpps async, 5.0 inline, LPM NF at bursts of 256), so there the
-  // batch runs inline, in this thread (its blocks still on the pool).
-  const inline = choice.mode === 'emulated' && availableParallelism() <= 2;
+  // batch runs inline, in this thread (its blocks still on the pool). `emulatedSubmit` chooses.
+  const inline = choice.mode === 'emulated' && (askedSubmit === undefined ? availableParallelism() <= 2 : askedSubmit === 'inline');
   const deadlineUs = askedDeadline ?? def.deadlineUs;
   const bufs: B[] = [];
   for (let i = 0; i < depth; i++) bufs.push(def.initHostBuf ? def.initHostBuf(rt, i) : (undefined as B));
@@ -258,11 +264,12 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
           if (stream.pending > 0) stream.submit();
           throw err;
         }
+        // Taken before submitting: inline, the batch's copies and kernel run inside submitSync().
+        submittedAt[slot] = performance.now();
         if (inline) {
           stream.submitSync();
           tickets[slot] = stream.lastTicket;
         } else tickets[slot] = stream.submit();
-        submittedAt[slot] = performance.now();
       },
       poll(batch, slot) {
         const t = tickets[slot];
