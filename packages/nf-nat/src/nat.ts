@@ -178,8 +178,10 @@ export class NatEngine {
   private inHi = 0;
   private inLo = 0;
   private hint = -1;
-  // Per packet of the batch in processBatch: key (4 words) and home slot.
+  // Per packet of the batch in processBatch: key (4 words) and home slot. `batchKeys` is the batch's
+  // keys: `keys`, or the ones the caller already made with keyOf (gpu mode's queries).
   private keys = new Uint32Array(4 * 64);
+  private batchKeys = this.keys;
   private homes = new Int32Array(64);
   /** Where the prefetch pass leaves what it read, so the loads are kept. */
   private sink = 0;
@@ -538,9 +540,10 @@ export class NatEngine {
    * would wait for each miss in turn; then the packets in order: one of an
    * established flow by a short path (`forward`), anything else by
    * {@link NatEngine.process}. `hints`: a device lookup's slot per packet (gpu mode), checked
-   * before use.
+   * before use. `keys`: the batch's keys when the caller already made them with
+   * {@link NatEngine.keyOf} (4 words per packet), so they are not made twice.
    */
-  processBatch(batch: PacketBatch, hints?: Int32Array): void {
+  processBatch(batch: PacketBatch, hints?: Int32Array, keys?: Uint32Array): void {
     const n = batch.count;
     const view = batch.view;
     const data = batch.data;
@@ -551,12 +554,14 @@ export class NatEngine {
       this.homes = new Int32Array(n);
       this.keys = new Uint32Array(4 * n);
     }
+    if (keys !== undefined && keys.length < 4 * n) throw new RangeError(`processBatch: ${keys.length} key words for ${n} packets`);
     const homes = this.homes;
-    const keys = this.keys;
+    const k = keys ?? this.keys;
+    this.batchKeys = k;
     const cap = this.table.capacity;
     for (let i = 0; i < n; i++) {
-      this.keyOf(view, data, offsets[i], lengths[i], ports[i], keys, 4 * i);
-      homes[i] = keys[4 * i + 3] === 0 ? -1 : homeOf(hashKey(keys[4 * i], keys[4 * i + 1], keys[4 * i + 2], keys[4 * i + 3]), cap);
+      if (keys === undefined) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
+      homes[i] = k[4 * i + 3] === 0 ? -1 : homeOf(hashKey(k[4 * i], k[4 * i + 1], k[4 * i + 2], k[4 * i + 3]), cap);
     }
     // Each packet's home line (at the design load most keys are in it: see flow-table.ts) and the
     // slots the next sweep will read (as many as the last one), all loads at once.
@@ -596,7 +601,7 @@ export class NatEngine {
    */
   private forward(view: DataView, data: Uint8Array, off: number, i: number, hint: number): number {
     // The key and home are read here, not passed: words above 2^30 would be boxed as arguments.
-    const keys = this.keys;
+    const keys = this.batchKeys;
     const k0 = keys[4 * i] | 0;
     const k1 = keys[4 * i + 1] | 0;
     const k2 = keys[4 * i + 2] | 0;
@@ -612,17 +617,17 @@ export class NatEngine {
     // What process() would learn (a MAC), filter or hairpin goes there.
     const learns = out ? this.macInside < 0 && (data[off] & 1) === 0 : this.macGateway < 0 || (this.macOutside < 0 && (data[off] & 1) === 0);
     if (learns || (out && (this.addressDependent || !this.isInside(k0) || this.isExternal(k1) >= 0))) return -2;
-    let slot = -1;
-    if (hint >= 0 && this.table.slotHolds(hint, k0, k1, k2, k3)) {
-      slot = hint;
-      this.counters[DEVICE_HITS]++;
-    } else slot = this.table.findFrom(home, k0, k1, k2, k3);
+    const hit = hint >= 0 && this.table.slotHolds(hint, k0, k1, k2, k3);
+    const slot = hit ? hint : this.table.findFrom(home, k0, k1, k2, k3);
     if (slot < 0) return -2;
     const s = this.s;
     const p = slot * SLOT_WORDS;
     const w3 = s[p + 3];
     if (s[p + V_LAST] + this.timeoutOf(w3) < this.now) return -2;
     if (proto === TCP && (w3 | tcpBits(data[l4 + 13], out)) !== w3) return -2;
+    // Counted only here, where the packet is translated: a -2 above hands the hint to process(),
+    // which counts it when it uses it.
+    if (hit) this.counters[DEVICE_HITS]++;
     if (s[p + V_LAST] !== this.now) s[p + V_LAST] = this.now;
     if (out) {
       translate(view, l3, l4, proto, 12, 0, s, p, this.decTtl);

@@ -76,7 +76,7 @@ const nf = defineNf<State, Buf>({
   },
   post(batch, buf, rt) {
     rt.state.nat.tick(performance.now() / 1000);
-    rt.state.nat.processBatch(batch, buf.slots);
+    rt.state.nat.processBatch(batch, buf.slots, buf.queries); // the keys pre made
   },
   cpu(batch, rt) {
     rt.state.nat.tick(performance.now() / 1000);

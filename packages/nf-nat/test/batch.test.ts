@@ -5,14 +5,21 @@
 // hairpinning, filtering, drops, a table too small for the load).
 import { describe, expect, it } from 'vitest';
 import { Action, PacketBatch } from '@gnet/nflib';
-import { NatEngine, parseNatConfig } from '../src/index.js';
+import { NAT_COUNTERS, NatEngine, parseNatConfig } from '../src/index.js';
 import { badChecksums, eth, fields, ipPacket, type L4 } from './frames.js';
 
 const EXT = ['203.0.113.1', '203.0.113.2'];
 const SLOT = 256;
 const BURST = 32;
 
-function compare(section: Record<string, unknown>, seed: number): number {
+const HITS = NAT_COUNTERS.indexOf('device_hits');
+
+/**
+ * `device`: each batch also gets what gpu mode gives processBatch: the keys `keyOf` made and a
+ * device lookup's slot per packet (from the table as the batch starts; one in five a wrong slot),
+ * which must change nothing but the `device_hits` count, at most one per hinted packet.
+ */
+function compare(section: Record<string, unknown>, seed: number, device = false): number {
   const cfg = parseNatConfig({ external: EXT, maxFlows: 48, timeouts: { udp: 120 }, ...section });
   const one = new NatEngine(cfg);
   const many = new NatEngine(cfg);
@@ -56,6 +63,9 @@ function compare(section: Record<string, unknown>, seed: number): number {
   };
   let now = 1000;
   let sent = 0;
+  let hinted = 0;
+  const keys = new Uint32Array(4 * BURST);
+  const hints = new Int32Array(BURST);
   for (let b = 0; b < 120; b++) {
     if (rnd(10) === 0) now += 50 + rnd(200); // sometimes long enough for sessions to expire
     one.tick(now);
@@ -76,7 +86,16 @@ function compare(section: Record<string, unknown>, seed: number): number {
       batch.port[i] = frames[i].port;
       batch.action[i] = Action.NEXT;
     }
-    many.processBatch(batch);
+    if (!device) many.processBatch(batch);
+    else {
+      for (let i = 0; i < n; i++) {
+        many.keyOf(view, bytes, i * SLOT, frames[i].f.length, frames[i].port, keys, 4 * i);
+        const slot = keys[4 * i + 3] === 0 ? -1 : many.table.find(keys[4 * i], keys[4 * i + 1], keys[4 * i + 2], keys[4 * i + 3]);
+        hints[i] = rnd(5) === 0 ? rnd(many.table.capacity) : slot;
+        if (hints[i] >= 0) hinted++;
+      }
+      many.processBatch(batch, hints, keys);
+    }
     for (let i = 0; i < n; i++) {
       const got = bytes.slice(i * SLOT, i * SLOT + frames[i].f.length);
       expect(batch.action[i]).toBe(expected[i].out < 0 ? Action.DROP : Action.OUT);
@@ -87,7 +106,12 @@ function compare(section: Record<string, unknown>, seed: number): number {
       sent++;
       if (frames[i].port === 0 && got[14 + 12] === 203) seen.push(got);
     }
-    expect(Array.from(many.counters)).toEqual(Array.from(one.counters));
+    const counters = Array.from(many.counters);
+    if (device) {
+      expect(counters[HITS]).toBeLessThanOrEqual(hinted);
+      counters[HITS] = 0;
+    }
+    expect(counters).toEqual(Array.from(one.counters));
     expect([many.sessions, many.mappings]).toEqual([one.sessions, one.mappings]);
   }
   expect(Array.from(many.table.slots)).toEqual(Array.from(one.table.slots));
@@ -103,6 +127,11 @@ describe('processBatch', () => {
     it(`translates exactly as process() does, packet by packet (${name})`, () => {
       for (const seed of [1, 2, 3]) {
         expect(compare(section, seed)).toBeGreaterThan(200);
+      }
+    });
+    it(`with gpu mode's keys and device slots, right or wrong, translates the same (${name})`, () => {
+      for (const seed of [4, 5, 6]) {
+        expect(compare(section, seed, true)).toBeGreaterThan(200);
       }
     });
   }
@@ -131,5 +160,34 @@ describe('processBatch and learned MACs', () => {
     out([2, 0, 0, 0, 0, 1]); // established: our inside MAC is learned from it
     expect(fields(back([2, 0, 0, 0, 0, 2])).ethSrc).toEqual([2, 0, 0, 0, 0, 1]); // and our outside MAC from this one
     expect(fields(out([2, 0, 0, 0, 0, 1])).ethSrc).toEqual([2, 0, 0, 0, 0, 2]);
+  });
+});
+
+describe('device hints', () => {
+  it('a hinted packet that leaves the short path (a FIN of an established session) counts one device hit, not two', () => {
+    const nat = new NatEngine(parseNatConfig({ external: EXT, maxFlows: 16 }));
+    nat.tick(1000);
+    const run = (f: Uint8Array, port: number, hint = -1): number => {
+      const bytes = new Uint8Array(SLOT);
+      bytes.set(f);
+      const batch = new PacketBatch({ bytes, view: new DataView(bytes.buffer), slotSize: SLOT } as unknown as ConstructorParameters<typeof PacketBatch>[0], 1);
+      batch.count = 1;
+      batch.lengths[0] = f.length;
+      batch.port[0] = port;
+      const keys = new Uint32Array(4);
+      nat.keyOf(batch.view, bytes, 0, f.length, port, keys, 0);
+      const slot = hint === -2 ? nat.table.find(keys[0], keys[1], keys[2], keys[3]) : hint;
+      nat.processBatch(batch, Int32Array.of(slot), keys);
+      expect(batch.action[0]).toBe(Action.OUT);
+      return fields(bytes.subarray(0, f.length)).sport;
+    };
+    const tcp = (flags: number) => ({ proto: 'tcp' as const, sport: 40000, dport: 80, flags, type: 0, id: 0 });
+    const ext = run(eth(ipPacket('10.0.0.1', '198.51.100.1', tcp(0x02)), [2, 0, 0, 0, 0, 1]), 0);
+    run(eth(ipPacket('198.51.100.1', EXT[0], { ...tcp(0x12), sport: 80, dport: ext }), [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 0x99]), 1);
+    run(eth(ipPacket('10.0.0.1', '198.51.100.1', tcp(0x10)), [2, 0, 0, 0, 0, 1]), 0, -2);
+    const before = nat.counters[HITS];
+    expect(before).toBe(1);
+    run(eth(ipPacket('10.0.0.1', '198.51.100.1', tcp(0x11)), [2, 0, 0, 0, 0, 1]), 0, -2);
+    expect(nat.counters[HITS]).toBe(before + 1);
   });
 });
