@@ -11,34 +11,21 @@ import { loadNative } from './loader.js';
 
 type NativeMove = (data: Uint8Array, dst: Uint32Array, src: Uint32Array, len: Uint32Array, count: number) => number;
 
-let native: NativeMove | null | undefined;
-
-function nativeMove(): NativeMove | null {
-  if (native === undefined) {
-    const fn = (loadNative() as unknown as { moveRanges?: NativeMove }).moveRanges;
-    native = typeof fn === 'function' ? fn : null;
-  }
-  return native;
-}
+let native: NativeMove | undefined;
 
 /**
  * For each `i < count`, moves `len[i]` bytes of `data` from `src[i]` to `dst[i]`, as `memmove` does
  * (the two ranges may overlap). A range that does not lie inside `data` is skipped. Returns how many
- * ranges moved. Works on any `Uint8Array`; on an addon built before this call existed it falls back to
- * `copyWithin`, with the same result.
- * @throws RangeError when `count` exceeds `dst`, `src` or `len`.
+ * ranges moved.
+ * @throws RangeError when `count` exceeds `dst`, `src` or `len`; TypeError for arrays of another
+ * element type; Error when the addon predates this call (rebuild it: `npm run build`).
  */
 export function moveRanges(data: Uint8Array, dst: Uint32Array, src: Uint32Array, len: Uint32Array, count: number): number {
-  if (count > dst.length || count > src.length || count > len.length) throw new RangeError('moveRanges: count exceeds an array');
-  if (count === 0) return 0;
-  const fn = nativeMove();
-  if (fn) return fn(data, dst, src, len, count);
-  let moved = 0;
-  for (let i = 0; i < count; i++) {
-    const n = len[i];
-    if (dst[i] + n > data.length || src[i] + n > data.length) continue;
-    data.copyWithin(dst[i], src[i], src[i] + n);
-    moved++;
+  if (native === undefined) {
+    const fn = (loadNative() as unknown as { moveRanges?: NativeMove }).moveRanges;
+    if (typeof fn !== 'function') throw new Error('moveRanges: the loaded gnet addon predates this call; rebuild it (npm run build, or npm rebuild @gnet/manager-native)');
+    native = fn;
   }
-  return moved;
+  if (count > dst.length || count > src.length || count > len.length) throw new RangeError('moveRanges: count exceeds an array');
+  return count === 0 ? 0 : native(data, dst, src, len, count);
 }

@@ -47,8 +47,12 @@ describe('moveRanges', () => {
     expect(data[200]).toBe(200);
   });
 
-  it('throws a RangeError when count exceeds an array', () => {
+  it('throws a RangeError when count exceeds an array, and a TypeError for arrays of another element type', () => {
     const one = new Uint32Array(1);
     expect(() => moveRanges(new Uint8Array(8), one, one, one, 2)).toThrow(RangeError);
+    // Four Uint8 "offsets" must not be read as four Uint32 ones (past the array's end).
+    const bytes = new Uint8Array([1, 0, 0, 0]) as unknown as Uint32Array;
+    expect(() => moveRanges(new Uint8Array(64), bytes, bytes, bytes, 4)).toThrow(/dst must be a Uint32Array/);
+    expect(() => moveRanges(new Uint16Array(8) as unknown as Uint8Array, one, one, one, 1)).toThrow(/data must be a Uint8Array/);
   });
 });

@@ -42,5 +42,7 @@ describe('batch ESP crypto (OpenSSL)', () => {
     expect(() => c.run(true, new Uint8Array(64), Int32Array.of(0), Uint32Array.of(0), Uint32Array.of(16), 2, ok)).toThrow(RangeError);
     expect(c.run(true, new Uint8Array(64), Int32Array.of(0), Uint32Array.of(40), Uint32Array.of(16), 1, ok)).toBe(0);
     expect(c.run(true, new Uint8Array(64), Int32Array.of(1), Uint32Array.of(0), Uint32Array.of(16), 1, ok)).toBe(0);
+    // An array of another element type is refused, not read as the one expected.
+    expect(() => c.run(true, new Uint8Array(64), Int32Array.of(0), Uint8Array.of(0, 0, 0, 0) as unknown as Uint32Array, Uint32Array.of(16), 1, ok)).toThrow(/off must be a Uint32Array/);
   });
 });

@@ -9,10 +9,11 @@ namespace gnet::bytes {
 
 namespace {
 
+// A typed array of exactly the element type `want` (`As<T>()` alone would reinterpret any other).
 template <typename T>
-T Typed(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray())
-    throw Napi::TypeError::New(v.Env(), std::string("moveRanges: ") + what + " must be a typed array");
+T Typed(const Napi::Value& v, napi_typedarray_type want, const char* what, const char* kind) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
+    throw Napi::TypeError::New(v.Env(), std::string("moveRanges: ") + what + " must be a " + kind);
   return v.As<T>();
 }
 
@@ -21,10 +22,10 @@ T Typed(const Napi::Value& v, const char* what) {
 Napi::Value MoveRanges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "moveRanges(data, dst, src, len, count)");
-  Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[0], "data");
-  Napi::Uint32Array dst = Typed<Napi::Uint32Array>(info[1], "dst");
-  Napi::Uint32Array src = Typed<Napi::Uint32Array>(info[2], "src");
-  Napi::Uint32Array len = Typed<Napi::Uint32Array>(info[3], "len");
+  Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[0], napi_uint8_array, "data", "Uint8Array");
+  Napi::Uint32Array dst = Typed<Napi::Uint32Array>(info[1], napi_uint32_array, "dst", "Uint32Array");
+  Napi::Uint32Array src = Typed<Napi::Uint32Array>(info[2], napi_uint32_array, "src", "Uint32Array");
+  Napi::Uint32Array len = Typed<Napi::Uint32Array>(info[3], napi_uint32_array, "len", "Uint32Array");
   const uint32_t count = info[4].ToNumber().Uint32Value();
   if (count > dst.ElementLength() || count > src.ElementLength() || count > len.ElementLength()) {
     throw Napi::RangeError::New(env, "moveRanges: count exceeds an array");

@@ -195,10 +195,11 @@ class EspCrypto : public Napi::ObjectWrap<EspCrypto> {
     return true;
   }
 
+  // A typed array of exactly the element type `want` (`As<T>()` alone would reinterpret any other).
   template <typename T>
-  static T Typed(const Napi::Value& v, const char* what) {
-    if (!v.IsTypedArray())
-      throw Napi::TypeError::New(v.Env(), std::string("EspCrypto.run: ") + what + " must be a typed array");
+  static T Typed(const Napi::Value& v, napi_typedarray_type want, const char* what, const char* kind) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
+      throw Napi::TypeError::New(v.Env(), std::string("EspCrypto.run: ") + what + " must be a " + kind);
     return v.As<T>();
   }
 
@@ -206,12 +207,12 @@ class EspCrypto : public Napi::ObjectWrap<EspCrypto> {
     Napi::Env env = info.Env();
     if (info.Length() < 7) throw Napi::TypeError::New(env, "EspCrypto.run(encrypt, data, sa, off, len, count, ok)");
     const bool encrypt = info[0].ToBoolean();
-    Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[1], "data");
-    Napi::Int32Array sa = Typed<Napi::Int32Array>(info[2], "sa");
-    Napi::Uint32Array off = Typed<Napi::Uint32Array>(info[3], "off");
-    Napi::Uint32Array len = Typed<Napi::Uint32Array>(info[4], "len");
+    Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[1], napi_uint8_array, "data", "Uint8Array");
+    Napi::Int32Array sa = Typed<Napi::Int32Array>(info[2], napi_int32_array, "sa", "Int32Array");
+    Napi::Uint32Array off = Typed<Napi::Uint32Array>(info[3], napi_uint32_array, "off", "Uint32Array");
+    Napi::Uint32Array len = Typed<Napi::Uint32Array>(info[4], napi_uint32_array, "len", "Uint32Array");
     const uint32_t count = info[5].ToNumber().Uint32Value();
-    Napi::Uint8Array ok = Typed<Napi::Uint8Array>(info[6], "ok");
+    Napi::Uint8Array ok = Typed<Napi::Uint8Array>(info[6], napi_uint8_array, "ok", "Uint8Array");
     if (count > sa.ElementLength() || count > off.ElementLength() || count > len.ElementLength() ||
         count > ok.ElementLength()) {
       throw Napi::RangeError::New(env, "EspCrypto.run: count exceeds an array");
