@@ -4,7 +4,6 @@
 // gnet beside its peer, with the machine it ran on. BENCH_QUICK=1 asks each bench for a short run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { gpuInfo } from '@gnet/manager-native';
 import { cpus, totalmem, release } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -43,8 +42,10 @@ for (const file of files) {
 }
 
 /** The GPU the GPU rows ran on, or why there is none. */
-function gpuLine() {
+async function gpuLine() {
   try {
+    // Imported here: a bench run without the addon's build still writes its tables.
+    const { gpuInfo } = await import('@gnet/manager-native');
     const g = gpuInfo();
     if (!g.available) return `none (${g.reason})`;
     return g.devices.map((d) => `${d.name}, ${d.smCount} SMs, ${(d.totalMem / 2 ** 30).toFixed(0)} GiB, compute ${d.computeCapability}`).join('; ') + `; driver ${g.driverVersion}`;
@@ -59,7 +60,7 @@ const model = /Model name:\s*(.+)/.exec(lscpu)?.[1] ?? cpu[0]?.model ?? 'unknown
 const machine = [
   `- CPU: ${model}, ${cpu.length} cores visible`,
   `- Memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; kernel ${release()}; Node ${process.version}`,
-  `- GPU: ${gpuLine()}`,
+  `- GPU: ${await gpuLine()}`,
   `- Date: ${new Date().toISOString()}; ${process.env.BENCH_QUICK === '1' ? 'quick run (BENCH_QUICK=1)' : 'full run'}${filters.length ? ` of the benches matching ${filters.map((f) => `\`${f}\``).join(', ')}` : ''}`,
 ];
 const out = join(root, 'docs', 'BENCHMARKS.md');
@@ -68,8 +69,11 @@ if (filters.length && existsSync(out)) {
   const dates = readFileSync(out, 'utf8')
     .split('\n')
     .filter((l) => /^- (Date|Other groups): /.test(l))
-    .map((l) => l.replace(/^- Date: /, '').replace(/^- Other groups: from earlier runs \((.*)\)$/, '$1'));
-  if (dates.length) machine.push(`- Other groups: from earlier runs (${dates.join('; ')})`);
+    .map((l) => l.replace(/^- Date: /, '').replace(/^- Other groups: from earlier runs \((.*)\)$/, '$1'))
+    .join(' | ')
+    .split(' | ');
+  // The three latest earlier runs, newest first (older groups were mostly measured again since).
+  if (dates.length) machine.push(`- Other groups: from earlier runs (${dates.slice(0, 3).join(' | ')})`);
 }
 
 const fmt = (v, d = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : v == null ? '–' : String(v));

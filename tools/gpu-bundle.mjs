@@ -6,7 +6,7 @@
 // 45 MB); run it after `npm run build`. The tree plus `.gpu/` stays under the 64 MiB a device run
 // may carry.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -70,7 +70,9 @@ const tar = spawnSync('tar', ['-C', root, '-cJf', join(out, 'runtime.tar.xz'), '
   env: { ...process.env, XZ_OPT: '-6 -T0' },
 });
 if (tar.status !== 0) fail('tar failed');
-const xz = spawnSync('sh', ['-c', `xz -6 -T0 -c "${process.execPath}" > "${join(out, 'node.xz')}"`], { stdio: 'inherit' });
+const nodeXz = openSync(join(out, 'node.xz'), 'w');
+const xz = spawnSync('xz', ['-6', '-T0', '-c', process.execPath], { stdio: ['ignore', nodeXz, 'inherit'] });
+closeSync(nodeXz);
 if (xz.status !== 0) fail('xz of the node binary failed');
 writeFileSync(join(out, 'node-version.txt'), `${process.version}\n`);
 const mb = (f) => (statSync(join(out, f)).size / 2 ** 20).toFixed(1);

@@ -8,13 +8,13 @@
 # Example (the device tool): run({ command: "bash tools/gpu-check.sh", carry: [".gpu"], timeout_s: 600 })
 set -u
 cd "$(dirname "$0")/.."
-OUT="${OUT:-$PWD/gpu-out}"
+export OUT="${OUT:-$PWD/gpu-out}"
 mkdir -p "$OUT"
 [ -f .gpu/node.xz ] && [ -f .gpu/runtime.tar.xz ] || { echo "gpu-check: .gpu/ is missing: run npm run gpu:bundle here and carry .gpu"; exit 2; }
 
 if ! command -v node >/dev/null || [ "$(node -v)" != "$(cat .gpu/node-version.txt)" ]; then
   mkdir -p /tmp/gnet-node
-  xz -dc .gpu/node.xz >/tmp/gnet-node/node && chmod +x /tmp/gnet-node/node
+  xz -dc .gpu/node.xz >/tmp/gnet-node/node && chmod +x /tmp/gnet-node/node || { echo "gpu-check: cannot unpack .gpu/node.xz"; exit 2; }
   export PATH="/tmp/gnet-node:$PATH"
 fi
 tar -xJf .gpu/runtime.tar.xz || { echo "gpu-check: cannot unpack .gpu/runtime.tar.xz"; exit 2; }
@@ -26,8 +26,14 @@ import { gpuInfo } from '@gnet/manager-native';
 const g = gpuInfo();
 console.log('gpu-check: gpuInfo', JSON.stringify(g));
 (await import('node:fs')).writeFileSync(process.env.OUT + '/gpu-info.json', JSON.stringify(g, null, 2));
-if (!g.available) process.exit(3);
-" || [ "${GPU_CHECK_FORCE:-0}" = 1 ] || { echo "gpu-check: no usable GPU: the gpu-mode cases would only skip (GPU_CHECK_FORCE=1 runs them anyway, to check the bundle)"; exit 3; }
+process.exit(g.available ? 0 : 3);
+"
+rc_info=$?
+if [ "$rc_info" = 3 ]; then
+  [ "${GPU_CHECK_FORCE:-0}" = 1 ] || { echo "gpu-check: no usable GPU: the gpu-mode cases would only skip (GPU_CHECK_FORCE=1 runs them anyway, to check the bundle)"; exit 3; }
+elif [ "$rc_info" != 0 ]; then
+  echo "gpu-check: the addon or Node does not run here (exit $rc_info; see above)"; exit 2
+fi
 
 # The test files with gpu-mode cases (each skips nothing here: the GPU is present).
 FILES=(
