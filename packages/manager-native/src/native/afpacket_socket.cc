@@ -490,7 +490,9 @@ TxResult PacketSocket::transmitCopy(const TxBatch& b) {
       ++n;
     }
     if (n == 0) break;
-    // The kernel stops at the first frame it refuses: that one is dropped, the rest go on.
+    // The kernel stops at the first frame it refuses. ENOBUFS refuses that frame alone: it is
+    // dropped and the rest go on. A full send buffer or a link that is down refuses the rest as well:
+    // they are dropped together, not tried one syscall each. EINTR tries the frame again.
     for (uint32_t at = 0; at < n;) {
       const int sent = ::sendmmsg(fd_, txMsgs_.data() + at, n - at, MSG_DONTWAIT);
       if (sent > 0) {
@@ -501,10 +503,16 @@ TxResult PacketSocket::transmitCopy(const TxBatch& b) {
         continue;
       }
       const int e = errno;
-      if (e != EAGAIN && e != EWOULDBLOCK && e != ENOBUFS && e != EINTR && e != ENETDOWN && e != ENXIO)
+      if (e == EINTR) continue;
+      if (e == ENOBUFS) {
+        ++stats_.txDropped;
+        ++at;
+        continue;
+      }
+      if (e != EAGAIN && e != EWOULDBLOCK && e != ENETDOWN && e != ENXIO)
         fail(e, "AF_PACKET send on '" + ifname_ + "'");
-      ++stats_.txDropped;
-      ++at;
+      stats_.txDropped += n - at;
+      break;
     }
   }
   return r;
