@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemPair } from '../src/backends/mem.js';
 import { FlitBuffer } from '../src/flit-buffer.js';
 import { ipv4ToNumber } from '../src/helpers.js';
+import { KEY_RUN_FLOW, KEY_RUN_NONE, KEY_RUN_TUPLE, KeyRunScanner } from '../src/key-run.js';
 import { SoftNic } from '../src/nic.js';
 import type { RxRing } from '../src/rx-ring.js';
 import { arpFrame, ipv4Frame, ipv6Frame, type Ipv4Frame } from './frames.js';
@@ -158,5 +159,42 @@ describe('batch classification steers as frame-by-frame classification does', ()
     expect(nic.lastFrames).toBe(100);
     expect(ring.frames).toBe(100);
     expect(ring.head).toBe(64 * 100);
+  });
+});
+
+describe('KeyRunScanner', () => {
+  // Frame 0 is the run's first (already steered); the scan starts at frame 1.
+  const scan = (list: Uint8Array[], how: number, stopEnd?: number, stopStart?: number) => {
+    const b = block(list, false);
+    const s = new KeyRunScanner();
+    const first = (list[0].length + 63) & ~63;
+    const end = s.scan(b.data, b.lens, 0, first, stopEnd ?? b.bytes, stopStart ?? b.bytes, how);
+    return { end, first, frames: s.frames, bytes: s.bytes };
+  };
+  const udp = (dport: number, size = 100, sport = 1000) => ipv4Frame({ size, dport, sport });
+
+  it('takes the frames behind the first that share its key, and stops at the first that does not', () => {
+    const list = [udp(5000), udp(5000, 200, 1), udp(5000, 64, 2), udp(5000, 300), udp(6000), udp(5000)];
+    // By flow-table key (UDP: dst IP and port), other source ports still belong to the run.
+    const r = scan(list, KEY_RUN_FLOW);
+    expect([r.frames, r.bytes]).toEqual([3, 200 + 64 + 300]);
+    expect(r.end).toBe(r.first + 256 + 64 + 320);
+    // By tuple hash the source port is part of the key: the run ends at the next frame.
+    expect(scan(list, KEY_RUN_TUPLE).frames).toBe(0);
+    expect(scan([udp(5000), udp(5000), udp(5000)], KEY_RUN_TUPLE).frames).toBe(2);
+    expect(scan(list, KEY_RUN_NONE).frames).toBe(0);
+  });
+
+  it('ends a run at a TCP SYN, at a frame of another shape, and where the caller stops it', () => {
+    const tcp = (flags: number) => ipv4Frame({ size: 80, protocol: 6, tcpFlags: flags, dport: 80, sport: 40000 });
+    expect(scan([tcp(0x10), tcp(0x10), tcp(0x18), tcp(0x02), tcp(0x10)], KEY_RUN_FLOW).frames).toBe(2);
+    const opts = udp(5000);
+    opts[14] = 0x46;
+    expect(scan([udp(5000), udp(5000), opts, udp(5000)], KEY_RUN_FLOW).frames).toBe(1);
+    expect(scan([udp(5000), udp(5000), ipv4Frame({ size: 44, dport: 5000 })], KEY_RUN_FLOW).frames).toBe(1);
+    // Five 128-byte frames behind the first: stopStart and stopEnd each cut the run.
+    const five = [udp(5000), ...Array.from({ length: 5 }, () => udp(5000, 128))];
+    expect(scan(five, KEY_RUN_FLOW, undefined, 128 + 2 * 128).frames).toBe(2); // starts before 384
+    expect(scan(five, KEY_RUN_FLOW, 128 + 3 * 128 + 64).frames).toBe(3); // ends by 576
   });
 });
