@@ -162,7 +162,7 @@ async function generate({ ns, ifname, dstMac, srcMac, rate, seconds, rtt }) {
   rtts.sort((a, b) => a - b);
   const q = (p) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] ?? null;
   const seconds_ = (performance.now() - start) / 1000;
-  console.log(JSON.stringify({ sent, seconds: seconds_, ringFull: st.txRingFull, rtt: rtt ? { median: q(0.5), p99: q(0.99), n: rtts.length } : null }));
+  console.log(JSON.stringify({ sent, seconds: seconds_, ringFull: st.txRingFull, txDropped: st.txDropped, rtt: rtt ? { median: q(0.5), p99: q(0.99), n: rtts.length } : null }));
 }
 
 /** gnet's Enso echo on `afpacket:<ifname>` until SIGTERM; then prints its counters. */
@@ -197,7 +197,7 @@ async function echo({ ns, ifname }) {
     if (process.ppid !== parent) stop = true;
   }
   const [s] = port.socketStats();
-  console.log(JSON.stringify({ echoed: s.txPackets, kernelDrops: s.kernelDrops, freezes: s.kernelFreezes, ringFull: s.txRingFull, idle, nic: dev.nic.stats() }));
+  console.log(JSON.stringify({ echoed: s.txPackets, kernelDrops: s.kernelDrops, freezes: s.kernelFreezes, ringFull: s.txRingFull, txDropped: s.txDropped, idle, nic: dev.nic.stats() }));
   await dev.close();
   process.exit(0);
 }

@@ -163,7 +163,8 @@ export class TxPipe {
    * length (and timestamp, for ports that keep one; default: the send time). `offset` must be a
    * multiple of 64 inside the allocated buffer with room for the frame. Returns the bytes the frame
    * occupies (`length` rounded up to 64), i.e. where the next frame goes. Throws a `RangeError` on
-   * a bad offset or length.
+   * a bad offset or length. `src` may be received pipe memory, but the two ranges must not overlap
+   * (copy within the buffer itself with `buf.data.copyWithin`).
    */
   writeFrame(offset: number, src: Uint8Array, srcOffset: number, length: number, tsSec = -1, tsNsec = 0): number {
     const need = this.checkFrame(offset, length, 'TxPipe.writeFrame');

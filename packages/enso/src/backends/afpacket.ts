@@ -3,8 +3,9 @@
  * (see `AfPacketSocket` in `@gnet/manager-native`). One native call copies a batch of received
  * frames out of the kernel ring into a staging buffer laid out in flits, as Enso pipes hold them,
  * which the NIC takes in one block (`pollFlits`) or frame by frame (`poll`). A block of frames from
- * a TX pipe goes to the kernel's TX ring in one native call (`sendFlits`); single frames (`send`)
- * are staged into a batch that `flush` hands over in one call.
+ * a TX pipe goes to the kernel in one native call (`sendFlits`): by `sendmmsg` by default (`txCopy`),
+ * or through the mmap'ed TX ring; single frames (`send`) are staged into a batch that `flush` hands
+ * over in one call.
  *
  * Several queues (sockets of one PACKET_FANOUT group) can share an interface like NIC RSS queues:
  * within one backend (`queues`), or across backends, threads and processes (`fanoutGroup`).
@@ -266,7 +267,7 @@ class AfPacketPort implements AfPacketBackend {
       return 0;
     }
     this.flush(); // frames staged by send() go first
-    // Straight from the pipe's memory into the kernel's TX ring: the only copy on the way out.
+    // Straight from the pipe's memory to the kernel (sendmmsg, or the TX ring): the only copy on the way out.
     return this.txSocket.txFlits(src.data, offset, nbBytes, src.lens, nbFrames);
   }
 
