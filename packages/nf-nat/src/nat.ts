@@ -12,7 +12,7 @@
  * internal endpoint has sent to; it counts as a session.
  * @module
  */
-import { Action, checksumAdjust16, checksumAdjust32, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
+import { Action, checksumAdjust16, decrementIp4Ttl, checksumAdjust32, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
 import type { NatConfig } from './config.js';
 import { FlowTable, KEY3_MASK, KeyKind, SLOT_WORDS, hashKey, homeOf } from './flow-table.js';
 import { PortAllocator } from './port-alloc.js';
@@ -180,8 +180,8 @@ export class NatEngine {
   private hint = -1;
   // Per packet of the batch in processBatch: key (4 words) and home slot. `batchKeys` is the batch's
   // keys: `keys`, or the ones the caller already made with keyOf (gpu mode's queries).
-  private keys = new Uint32Array(4 * 64);
-  private batchKeys = this.keys;
+  private keys: Uint32Array = new Uint32Array(4 * 64);
+  private batchKeys: Uint32Array = this.keys;
   private homes = new Int32Array(64);
   /** Where the prefetch pass leaves what it read, so the loads are kept. */
   private sink = 0;
@@ -686,7 +686,7 @@ export class NatEngine {
       out = -1;
     }
     this.hint = -1;
-    if (out >= 0 && this.decTtl) decrementTtl(view, l3);
+    if (out >= 0 && this.decTtl) decrementIp4Ttl(view, l3);
     return out;
   }
 
@@ -1100,13 +1100,6 @@ function translate(view: DataView, l3: number, l4: number, proto: number, addrFi
 }
 
 /** Decrements the TTL of the IPv4 header at `l3` and updates its checksum. */
-function decrementTtl(view: DataView, l3: number): void {
-  // TTL - 1 changes the word (TTL, proto) by -0x100: RFC 1624 with m' = m - 0x100.
-  const word = view.getUint16(l3 + 8);
-  view.setUint16(l3 + 8, word - 0x100);
-  view.setUint16(l3 + 10, fold16(~view.getUint16(l3 + 10) & 0xffff, (~word & 0xffff) + word - 0x100));
-}
-
 /** ~(a + d) folded to 16 bits (a and d small non-negative sums, far below 2^31). */
 function fold16(a: number, d: number): number {
   let x = a + d;
