@@ -27,6 +27,7 @@ function classifyOnDevice(dev: GpuDevice, cls: Classifier, keys: Uint32Array, n:
 
 const gpu = gpuInfo();
 const mode = gpu.available ? 'gpu' : hostCompiler() ? 'emulated' : undefined;
+if (mode === undefined) console.log(`acl.cu equality skipped: no GPU (${gpu.reason}) and no host C++ compiler for the emulated device`);
 
 describe.skipIf(mode === undefined)(`acl.cu on the ${mode ?? 'no'} device`, () => {
   it('gives the CPU classifier’s first match for every key of a 3000-rule set (whole packets and fragments)', () => {
