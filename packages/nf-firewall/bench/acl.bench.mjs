@@ -241,7 +241,18 @@ for (const name of SETS) {
   const nFrames = Math.min(n, 8192);
   const frames = framesOf(keys, nFrames, BURST);
   let handlerBest = 0;
-  for (let round = 0; round < ROUNDS; round++) handlerBest = Math.max(handlerBest, handlerRate(fw, frames, nFrames, BURST, QUICK ? 300 : 500));
+  let noopBest = 0;
+  const noop = { process() {} };
+  for (let round = 0; round < ROUNDS; round++) {
+    handlerBest = Math.max(handlerBest, handlerRate(fw, frames, nFrames, BURST, QUICK ? 300 : 500));
+    noopBest = Math.max(noopBest, handlerRate(noop, frames, nFrames, BURST, QUICK ? 100 : 200));
+  }
+  bench({
+    case: name,
+    impl: 'no-op handler (peer)',
+    mpps: +(noopBest / 1e6).toFixed(3),
+    notes: `the same batch loop over the same frames with an empty handler: what the harness costs; best of ${ROUNDS} runs alternating with the handler's`,
+  });
   bench({
     case: name,
     impl: 'gnet firewall NF handler (cpu)',
