@@ -176,6 +176,11 @@ for (const n of SIZES) {
     row(`${n} B`, 'gnet cpu: gateway encap (OpenSSL batch)', best.enc, n, { xBound: best.enc / bound, notes: `${ENCAP_NOTE}; ${goal(best.enc / bound)}; ${of}` });
     row(`${n} B`, 'gnet cpu: gateway decap (OpenSSL batch)', best.dec, n, { xBound: best.dec / bound, notes: `${DECAP_NOTE}; ${goal(best.dec / bound)}; ${of}` });
   }
+  if (!core || !gw) {
+    for (const impl of ['gnet cpu: EspCryptoBatch (OpenSSL, batch of 32)', 'gnet cpu: gateway encap (OpenSSL batch)', 'gnet cpu: gateway decap (OpenSSL batch)']) {
+      print(G, { case: `${n} B`, impl, mpps: null, gbps: null, latencyUs: null, notes: `not run: ${info.library}` });
+    }
+  }
   // The node:crypto fallback (no goal): one round.
   const g = gatewayRunner(n, 'node')();
   row(`${n} B`, 'gnet cpu: gateway encap (node:crypto fallback)', g.enc, n, { xBound: g.enc / bound, notes: ENCAP_NOTE });
