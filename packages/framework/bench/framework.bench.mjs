@@ -5,12 +5,17 @@
 // (2) the LPM test NF (test/fixtures/lpm-nf.mjs, the router's DIR-24-8 kernel) in cpu mode and on the
 //     emulated device (goal: emulated within 2x of cpu), over manager bursts of 32..256 packets (the
 //     most per batch) and with the pipeline on (3 batches in flight) and off (1);
-// (3) the same on a CUDA GPU when one is usable.
+// (3) the same on a CUDA GPU when one is usable;
+// (4) the data-sync plan applied: a chain of three NFs whose kernels read `ip.dst` as a resident
+//     field (test/fixtures/resident-nf.mjs), each copying it itself (no policy: G-NET without the
+//     plan, the peer) beside the scheduler policy granting reuse: bytes of fields uploaded per packet
+//     and the chain's rate, on the emulated device and on a GPU when usable.
 // Rates are packets forwarded per second from the first packet out to the end of the run (an NF's
 // startup, e.g. the LPM's 64 MiB table, is not timed). Prints BENCH lines; see tools/bench.mjs.
 import { fileURLToPath } from 'node:url';
 import { buildHostKernel, gpuInfo } from '@gnet/manager-native';
 import { Manager } from '@gnet/nflib';
+import { createSchedulerPolicy } from '@gnet/framework';
 
 const quick = process.env.BENCH_QUICK === '1';
 const runs = quick ? 1 : 2;
@@ -19,6 +24,7 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const peerNoop = here('../../nflib/examples/noop-nf.mjs');
 const fwNoop = here('../test/fixtures/noop-framework-nf.mjs');
 const lpm = here('../test/fixtures/lpm-nf.mjs');
+const residentNf = here('../test/fixtures/resident-nf.mjs');
 const lpmCu = here('../../nf-router/kernels/lpm.cu');
 // gen's default destinations are 10.1.0.0/16: hop 2 (port 1) for most, longer prefixes for 10.1.2.x.
 const ROUTES = ['10.0.0.0/8 1', '10.1.0.0/16 2', '10.1.2.0/24 3', '10.1.2.128/25 4', '10.1.2.200/32 7', '192.168.0.0/16 6'];
@@ -27,17 +33,22 @@ const print = (group, row) => console.log(`BENCH ${JSON.stringify({ group, ...ro
 const G_OVERHEAD = 'framework cost per batch: no-op NF, 64 B, cpu mode';
 const G_LPM = 'framework LPM NF (DIR-24-8), 64 B: cpu vs emulated device, burst and pipeline depth';
 const G_GPU = 'framework LPM NF (DIR-24-8), 64 B: CUDA GPU';
+const G_SYNC = 'framework data-sync plan applied: 3 NFs reading ip.dst on the device, 64 B';
 
-/** One run: the NF alone in the chain, gen on port 0, two null sinks (the LPM sends to port 1 or 2). */
-async function once(module, { burst, config } = {}) {
+/**
+ * One run: the NF alone in the chain (or `chain` NFs of the module in a row), gen on port 0, two
+ * null sinks (the LPM sends to port 1 or 2).
+ */
+async function once(module, { burst, config, chain = 1, policy } = {}) {
   const m = await Manager.create({
     ports: [
       { spec: `gen:count=${packets},size=64,flows=1024`, role: 'rx' },
       { spec: 'null', role: 'tx' },
       { spec: 'null', role: 'tx' },
     ],
-    nfs: [{ tag: 'nf', module, serviceId: 1, config, nfArgs: [] }],
+    nfs: Array.from({ length: chain }, (_, k) => ({ tag: `nf${k}`, module, serviceId: k + 1, config, nfArgs: [] })),
     burst,
+    ...(policy ? { policy, policyIntervalMs: 100 } : {}),
   });
   // Start the clock at the first packet out: the manager yields every few ms, so a 1 ms timer samples.
   let t0 = 0n;
@@ -57,10 +68,14 @@ async function once(module, { burst, config } = {}) {
     const a = m.accounting();
     const s = Number(t1 - t0) / 1e9;
     if (t0 === 0n || s <= 0 || a.transmitted - tx0 <= 0) throw new Error(`no packets forwarded (${JSON.stringify(a)})`);
-    const nf = m.snapshot().nfs[0];
+    const nfs = m.snapshot().nfs;
+    const nf = nfs[0];
     // The NF thread's own cost per packet: its loop's busy time (handler included, idle excluded).
     const nfNs = (nf.busyUs * 1000) / nf.rxPackets;
-    return { mpps: (a.transmitted - tx0) / s / 1e6, forwardedPct: (100 * a.transmitted) / packets, nfNs };
+    const sum = (k) => nfs.reduce((t, n) => t + (n.counters[k] ?? 0), 0);
+    const mismatches = sum('mismatch');
+    if (mismatches > 0) throw new Error(`${mismatches} packets read a wrong resident value`);
+    return { mpps: (a.transmitted - tx0) / s / 1e6, forwardedPct: (100 * a.transmitted) / packets, nfNs, fieldBytes: sum('fw.field_bytes'), hits: sum('fw.resident_hits'), rx: a.received };
   } finally {
     clearInterval(timer);
     // An NF worker whose loop ended idles until close() terminates it (2 s): let that happen in the
@@ -183,6 +198,29 @@ if (!gpu.available) {
         notes: `${gpu.devices?.[0]?.name ?? 'device 0'}; ${bestNote}; ${g.forwardedPct.toFixed(1)}% forwarded`,
       });
     }
+  }
+}
+
+// (4) The data-sync plan applied: the same three NFs, copying every time vs reusing the first upload.
+const syncModes = [...(noEmulator === undefined ? ['emulated'] : []), ...(gpu.available ? ['gpu'] : [])];
+if (syncModes.length === 0) print(G_SYNC, { case: 'chain of 3', impl: 'gnet resident fields', notes: `not run: no emulated kernel (${noEmulator}) and no GPU` });
+for (const mode of syncModes) {
+  const config = { mode, maxBatch: 256, workers: 1 };
+  const off = await best(residentNf, { burst: 64, config, chain: 3 });
+  const on = await best(residentNf, { burst: 64, config, chain: 3, policy: createSchedulerPolicy() });
+  for (const [impl, r] of [
+    ['each NF copies ip.dst (no plan: peer)', off],
+    ['resident ip.dst, plan applied', on],
+  ]) {
+    print(G_SYNC, {
+      case: mode,
+      impl,
+      mpps: r.mpps,
+      gbps: gbps(r.mpps),
+      htodFieldBytesPerPkt: r.fieldBytes / r.rx,
+      reusedPct: (100 * r.hits) / (3 * r.rx),
+      notes: `3 NFs, kernel gnet_field_gather reads row slots[i] of the column; field bytes uploaded per packet over the chain (12 without reuse, 4 when only the first uploads); every value checked on the host; ${bestNote}; ${r.forwardedPct.toFixed(1)}% forwarded`,
+    });
   }
 }
 

@@ -5,7 +5,8 @@
  *
  * @packageDocumentation
  */
-export { computeSyncPlan, type NfAccess, type NfSync, type SyncPlan } from './sync-plan.js';
+export { ANY_FIELD, computeSyncPlan, type NfAccess, type NfSync, type SyncPlan } from './sync-plan.js';
+export { MAX_RESIDENT_FIELDS, PACKET_FIELDS, ResidentFields, fieldLayout, fieldsKernelPath, type FieldLayout, type ResidentCounts, type ResidentView } from './resident.js';
 export {
   schedule,
   predictMpps,
@@ -16,7 +17,7 @@ export {
   type ScheduleInput,
   type Schedule,
 } from './scheduler.js';
-export { createSchedulerPolicy, chainSyncPlan, type SchedulerPolicyOptions } from './scheduler-policy.js';
+export { createSchedulerPolicy, chainSyncPlan, residentMasks, type SchedulerPolicyOptions } from './scheduler-policy.js';
 export {
   defineNf,
   startNf,

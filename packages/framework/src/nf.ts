@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { init, run, runPipelined, type NfContext, type PacketBatch } from '@gnet/nflib';
 import { GpuDevice, KernelArgs, gpuInfo, type GpuModule, type GpuStream, type LaunchShape } from '@gnet/manager-native';
 import type { NfAccess } from './sync-plan.js';
+import { fieldLayout, MAX_RESIDENT_FIELDS, ResidentFields, type FieldLayout, type ResidentView } from './resident.js';
 import type { PerfModel } from './scheduler.js';
 
 /** Where an NF's batch work runs. */
@@ -49,6 +50,11 @@ export interface NfEnv {
   readonly module: GpuModule | undefined;
   /** This NF worker's stream (undefined in `cpu` mode): queue `htod`/`dtoh` requests on it. */
   readonly stream: GpuStream | undefined;
+  /**
+   * The NF's device-resident fields ({@link NfDefinition.residentFields}) in `gpu`/`emulated` mode:
+   * in `setArg`, pass the kernel `fields.column(name)` and `fields.slots` (undefined otherwise).
+   */
+  readonly fields: ResidentView | undefined;
 }
 
 /** The hooks' view once the NF's `init` ran: {@link NfEnv} plus the state `init` returned. */
@@ -101,6 +107,16 @@ export interface NfDefinition<S = undefined, B = undefined> {
    * so the data-sync plan can say how many bytes cross PCIe.
    */
   fieldBytes?: Readonly<Record<string, number>>;
+  /**
+   * Packet fields the kernel reads that the framework uploads itself and keeps on the device for
+   * the NFs after this one (G-NET's data-sync plan, applied; see `resident.ts`): names of
+   * {@link PACKET_FIELDS} or of {@link NfDefinition.fieldLayouts}. Per batch only the rows the device
+   * lacks cross PCIe; the kernel reads packet `i`'s value at row `slots[i]` of the field's column
+   * (`rt.fields`). They count as kernel reads in the read set.
+   */
+  residentFields?: readonly string[];
+  /** Layouts of resident fields that are not in {@link PACKET_FIELDS}. */
+  fieldLayouts?: Readonly<Record<string, FieldLayout>>;
   /** G-NET's performance model of the NF (kernel `k1·B/N + b1`, copy `k2·B + b2`), for the scheduler. */
   model?: PerfModel;
 }
@@ -113,6 +129,12 @@ export function defineNf<S = undefined, B = undefined>(def: NfDefinition<S, B>):
   if (!def.name) throw new Error('defineNf: an NF needs a name');
   if (!def.cpu && !def.kernel) throw new Error(`defineNf(${def.name}): give a cpu hook, a kernel, or both`);
   if (def.kernel && !def.setArg) throw new Error(`defineNf(${def.name}): a kernel NF needs a setArg hook`);
+  if (def.residentFields?.length) {
+    if (!def.kernel) throw new Error(`defineNf(${def.name}): residentFields need a kernel to read them`);
+    if (def.residentFields.length > MAX_RESIDENT_FIELDS) throw new Error(`defineNf(${def.name}): at most ${MAX_RESIDENT_FIELDS} residentFields`);
+    if (new Set(def.residentFields).size !== def.residentFields.length) throw new Error(`defineNf(${def.name}): residentFields has a name twice`);
+    for (const f of def.residentFields) fieldLayout(f, def.fieldLayouts);
+  }
   return def;
 }
 
@@ -120,7 +142,8 @@ export function defineNf<S = undefined, B = undefined>(def: NfDefinition<S, B>):
 export function nfAccess(def: NfDefinition<unknown, unknown>): NfAccess {
   const r = def.readSet ?? {};
   const w = def.writeSet ?? {};
-  return { name: def.name, preReads: r.pre, preWrites: w.pre, gpuReads: r.gpu, gpuWrites: w.gpu, postReads: r.post, postWrites: w.post };
+  const gpuReads = def.residentFields?.length ? [...new Set([...(r.gpu ?? []), ...def.residentFields])] : r.gpu;
+  return { name: def.name, preReads: r.pre, preWrites: w.pre, gpuReads, gpuWrites: w.gpu, postReads: r.post, postWrites: w.post };
 }
 
 /** A mode choice and why it was made. */
@@ -209,10 +232,10 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
   (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
   // For the manager's scheduler: the chain's data-sync plan is computed from these.
-  ctx.publish('framework', { mode: choice.mode, access: nfAccess(def as NfDefinition<unknown, unknown>), fieldBytes: def.fieldBytes ?? {} });
+  ctx.publish('framework', { mode: choice.mode, access: nfAccess(def as NfDefinition<unknown, unknown>), fieldBytes: def.fieldBytes ?? {}, resident: def.residentFields ?? [] });
   const burst = ctx.burst;
   if (choice.mode === 'cpu') {
-    const env: NfEnv = { ctx, mode: 'cpu', config, burst, device: undefined, module: undefined, stream: undefined };
+    const env: NfEnv = { ctx, mode: 'cpu', config, burst, device: undefined, module: undefined, stream: undefined, fields: undefined };
     const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
     const cpu = def.cpu as NonNullable<typeof def.cpu>;
     await run(ctx, (batch) => cpu(batch, rt));
@@ -230,9 +253,14 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   const module = device.loadModule(kernel.module);
   module.kernel(kernel.entry); // fails now, not on the first batch, when the entry is missing
   const stream = device.stream(ctx.serviceId * 1024 + ctx.instanceId);
-  const env: NfEnv = { ctx, mode: choice.mode, config, burst: maxBatch, device, module, stream };
-  const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
   const depth = askedDepth ?? def.depth ?? 3;
+  const w = def.writeSet ?? {};
+  const fields = def.residentFields?.length
+    ? new ResidentFields(device, ctx.pool, def.residentFields, [...(w.gpu ?? []), ...(w.post ?? [])], [...(w.pre ?? [])], def.fieldLayouts ?? {}, maxBatch, depth)
+    : undefined;
+  const fc = fields ? ctx.defineCounters(['fw.resident_hits', 'fw.field_bytes']) : undefined;
+  const env: NfEnv = { ctx, mode: choice.mode, config, burst: maxBatch, device, module, stream, fields };
+  const rt: NfRuntime<S> = { ...env, state: def.init ? def.init(env) : (undefined as S) };
   // The emulated device runs a submission on a stream thread and the blocks on a pool, beside the
   // manager and this NF; with two cores or fewer those threads only take turns with the ones that
   // wait for them (measured: 3.3-3.5 Mpps async, 5.0 inline, LPM NF at bursts of 256), so there the
@@ -254,6 +282,10 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
         const buf = bufs[slot];
         try {
           pre?.(batch, buf, rt);
+          if (fields) {
+            fields.invalidate(batch, 'pre');
+            fields.stage(batch, slot, stream, ctx.residentMask);
+          }
           htod?.(batch, buf, rt);
           const shape = setArg(args.reset(), batch, buf, rt);
           stream.launch(module, kernel.entry, shape, args);
@@ -280,6 +312,11 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
         fw[1] += batch.count;
         fw[2] += (performance.now() - submittedAt[slot]) * 1000;
         post?.(batch, bufs[slot], rt);
+        if (fields && fc) {
+          fields.invalidate(batch, 'after');
+          fc[0] = fields.counts.hits;
+          fc[1] = fields.counts.bytes;
+        }
         return true;
       },
     });

@@ -8,7 +8,7 @@
  */
 import type { ManagerPolicy, NfCounters, PolicyDecision, StatsSnapshot } from '@gnet/nflib';
 import { schedule, type PerfModel, type Policy } from './scheduler.js';
-import { computeSyncPlan, type NfAccess, type SyncPlan } from './sync-plan.js';
+import { ANY_FIELD, computeSyncPlan, type NfAccess, type SyncPlan } from './sync-plan.js';
 
 /** Options of {@link createSchedulerPolicy}. */
 export interface SchedulerPolicyOptions {
@@ -87,19 +87,21 @@ export function createSchedulerPolicy(options: SchedulerPolicyOptions = {}): Man
         else services.push({ tag: list[0].tag, serviceId, keys: list.map((n) => n.key), ...m });
       }
       const plan = chainSyncPlan(now);
-      const syncPlan = plan ? { syncPlan: plan } : {};
-      if (services.length === 0) return { instances: {}, info: { waitingForMeasurements: waiting, ...syncPlan } };
+      const resident = residentMasks(now);
+      const syncPlan = { ...(plan ? { syncPlan: plan } : {}), ...(Object.keys(resident).length ? { resident } : {}) };
+      const residentOnly = Object.fromEntries(Object.entries(resident).map(([k, mask]) => [k, { resident: mask }]));
+      if (services.length === 0) return { instances: residentOnly, info: { waitingForMeasurements: waiting, ...syncPlan } };
       const dt = prev ? (now.time - prev.time) / 1000 : 0; // seconds
       const offeredMpps = dt > 0 && now.received !== undefined && prev?.received !== undefined ? (now.received - prev.received) / dt / 1e6 : 0;
       const sms = Math.max(totalSms, services.length);
       const s = schedule({ nfs: services.map((v) => ({ name: v.tag, model: v.model })), totalSms: sms, latencyBoundUs, offeredMpps, batchSizes: options.batchSizes }, policy);
-      const instances: PolicyDecision['instances'] = {};
+      const instances: PolicyDecision['instances'] = residentOnly;
       const nfs: Record<string, unknown> = {};
       s.nfs.forEach((a, i) => {
         const v = services[i];
         // Instances of a service share its SMs; each gets the service's batch size.
         const each = Math.max(1, Math.floor(a.sms / v.keys.length));
-        for (const key of v.keys) instances[key] = { batch: a.batch, sms: each };
+        for (const key of v.keys) instances[key] = { ...instances[key], batch: a.batch, sms: each };
         nfs[v.tag] = { sms: a.sms, batch: a.batch, predictedMpps: round(a.mpps), predictedLatencyUs: round(a.latencyUs), model: v.source };
       });
       return {
@@ -117,6 +119,56 @@ interface Published {
   mode: string;
   access: NfAccess;
   fieldBytes: Record<string, number>;
+  /** Its resident fields, in the order of its mask bits. */
+  resident?: string[];
+}
+
+/**
+ * Which resident fields each device NF instance may reuse from an earlier NF's upload (its
+ * `ControlWord.RESIDENT` mask, by instance key): bit k is set when, in every service chain the
+ * instance's service is on, the data-sync plan has no copy of its k-th resident field before it,
+ * i.e. the field reached the device earlier in the chain and no host stage rewrote it since. A
+ * service without framework read/write sets (a plain nflib NF) or without a running instance counts
+ * as reading and rewriting every field. Chains are the manager's (`snapshot.chains`); without them,
+ * one chain of the running services in id order. A packet an NF sends elsewhere with `TONF` leaves
+ * the plan's path; its rows then still carry the epoch check (an upload of this very packet) but not
+ * the plan's, so NFs that jump over a rewriting NF should not declare resident fields.
+ */
+export function residentMasks(now: StatsSnapshot): Record<string, number> {
+  const running = now.nfs.filter((n) => n.state === 'running');
+  const published = new Map<number, Published>();
+  for (const n of running) {
+    const p = n.meta?.framework as Published | undefined;
+    if (p && !published.has(n.serviceId)) published.set(n.serviceId, p);
+  }
+  const allowed = new Map<number, Set<string>>();
+  for (const [sid, p] of published) if (p.mode !== 'cpu' && p.resident?.length) allowed.set(sid, new Set(p.resident));
+  if (allowed.size === 0) return {};
+  const chains = now.chains ?? [[...new Set(running.map((n) => n.serviceId))].sort((a, b) => a - b)];
+  for (const chain of chains) {
+    const access = chain.map((sid): NfAccess => {
+      const p = published.get(sid);
+      if (!p) return { name: `service ${sid}`, preReads: [ANY_FIELD], postWrites: [ANY_FIELD] };
+      return p.mode === 'cpu' ? cpuOnly(p.access) : p.access;
+    });
+    const plan = computeSyncPlan(access);
+    chain.forEach((sid, pos) => {
+      const set = allowed.get(sid);
+      if (set) for (const f of plan.nfs[pos].htod) set.delete(f);
+    });
+  }
+  const masks: Record<string, number> = {};
+  for (const n of running) {
+    const set = allowed.get(n.serviceId);
+    const names = (n.meta?.framework as Published | undefined)?.resident;
+    if (!set || !names) continue;
+    let mask = 0;
+    names.forEach((f, k) => {
+      if (set.has(f)) mask |= 1 << k;
+    });
+    masks[n.key] = mask >>> 0;
+  }
+  return masks;
 }
 
 /**

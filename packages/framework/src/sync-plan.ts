@@ -6,6 +6,8 @@
  *
  * A field is a named region of every packet (or of its meta) with a size in bytes, e.g.
  * `ip.dst` (4), `l4.ports` (4), `payload` (variable: give its typical size), `meta.nexthop` (4).
+ * `*` in a host stage's reads or writes stands for every field: an NF that did not say what it
+ * touches (a plain nflib NF in the chain) is planned as reading and rewriting everything.
  * @module
  */
 
@@ -42,6 +44,9 @@ export interface SyncPlan {
   naiveBytesPerPacket: number;
 }
 
+/** Every field, in a host stage's read or write set. */
+export const ANY_FIELD = '*';
+
 interface Where {
   host: boolean;
   dev: boolean;
@@ -54,22 +59,30 @@ interface Where {
  */
 export function computeSyncPlan(chain: readonly NfAccess[], sizes: Readonly<Record<string, number>> = {}, txReads?: readonly string[]): SyncPlan {
   const fields = new Set<string>();
-  for (const nf of chain) for (const list of [nf.preReads, nf.preWrites, nf.gpuReads, nf.gpuWrites, nf.postReads, nf.postWrites]) for (const f of list ?? []) fields.add(f);
+  for (const nf of chain) for (const list of [nf.preReads, nf.preWrites, nf.gpuReads, nf.gpuWrites, nf.postReads, nf.postWrites]) for (const f of list ?? []) if (f !== ANY_FIELD) fields.add(f);
   const tx = new Set(txReads ?? [...fields].filter((f) => !f.startsWith('meta.')));
   const state = new Map<string, Where>([...fields].map((f) => [f, { host: true, dev: false }]));
   const size = (f: string) => sizes[f] ?? 0;
+  const has = (list: readonly string[] | undefined, f: string) => list !== undefined && (list.includes(f) || list.includes(ANY_FIELD));
+  // A host stage's writes: the host copy is the fresh one, a device copy is stale.
+  const hostWrites = (list: readonly string[] | undefined) => {
+    for (const f of list ?? []) {
+      if (f === ANY_FIELD) for (const s of state.values()) Object.assign(s, { host: true, dev: false });
+      else Object.assign(state.get(f)!, { host: true, dev: false });
+    }
+  };
 
   // Is `f` read on the host after the kernel of NF `i` before it is overwritten (or by TX)?
   const neededOnHostAfter = (f: string, i: number): boolean => {
     for (let j = i; j < chain.length; j++) {
       const nf = chain[j];
       if (j > i) {
-        if (nf.preReads?.includes(f)) return true;
-        if (nf.preWrites?.includes(f)) return false;
+        if (has(nf.preReads, f)) return true;
+        if (has(nf.preWrites, f)) return false;
         if (nf.gpuWrites?.includes(f) && !nf.gpuReads?.includes(f)) return false;
       }
-      if (nf.postReads?.includes(f)) return true;
-      if (nf.postWrites?.includes(f)) return false;
+      if (has(nf.postReads, f)) return true;
+      if (has(nf.postWrites, f)) return false;
     }
     return tx.has(f);
   };
@@ -79,8 +92,9 @@ export function computeSyncPlan(chain: readonly NfAccess[], sizes: Readonly<Reco
   let naive = 0;
   chain.forEach((nf, i) => {
     const sync: NfSync = { name: nf.name, htod: [], dtoh: [] };
-    for (const f of nf.preWrites ?? []) Object.assign(state.get(f)!, { host: true, dev: false });
+    hostWrites(nf.preWrites);
     for (const f of nf.gpuReads ?? []) {
+      if (f === ANY_FIELD) throw new Error(`computeSyncPlan: ${nf.name}: a kernel's read set names its fields (no ${ANY_FIELD})`);
       naive += size(f);
       const s = state.get(f)!;
       if (!s.dev) {
@@ -90,6 +104,7 @@ export function computeSyncPlan(chain: readonly NfAccess[], sizes: Readonly<Reco
       }
     }
     for (const f of nf.gpuWrites ?? []) {
+      if (f === ANY_FIELD) throw new Error(`computeSyncPlan: ${nf.name}: a kernel's write set names its fields (no ${ANY_FIELD})`);
       naive += size(f);
       Object.assign(state.get(f)!, { host: false, dev: true });
     }
@@ -102,7 +117,7 @@ export function computeSyncPlan(chain: readonly NfAccess[], sizes: Readonly<Reco
         s.host = true;
       }
     }
-    for (const f of nf.postWrites ?? []) Object.assign(state.get(f)!, { host: true, dev: false });
+    hostWrites(nf.postWrites);
     sync.htod.sort();
     sync.dtoh.sort();
     nfs.push(sync);

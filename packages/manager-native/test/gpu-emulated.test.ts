@@ -12,6 +12,17 @@ const lpmPtx = join(root, 'packages/nf-router/kernels/lpm.ptx');
 const cxx = hostCompiler();
 if (!cxx) console.log('skipped emulated-device tests: no host C++ compiler (install g++ or set CXX)');
 
+/** Runs `code` in a worker that posts one message and exits without closing; resolves to the message. */
+function lastWords(code: string): Promise<{ d: number; h: number }> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true });
+    let msg: { d: number; h: number } | undefined;
+    w.once('message', (m) => (msg = m));
+    w.once('error', reject);
+    w.once('exit', () => (msg ? resolve(msg) : reject(new Error('worker sent nothing'))));
+  });
+}
+
 describe.skipIf(!cxx)('emulated device', () => {
   let dev: GpuDevice;
   let lpm: GpuModule;
@@ -317,6 +328,36 @@ describe.skipIf(!cxx)('emulated device', () => {
     dev.free(h.ptr);
   });
 
+  it('shares named allocations across threads for the life of the process', async () => {
+    const d = dev.sharedMalloc('test.shared.column', 4096);
+    const h = dev.sharedHostAlloc('test.shared.epochs', 256);
+    const zero = new Uint8Array(4096);
+    dev.memcpyDtoH(zero, 0, d, 4096);
+    expect(zero.every((b) => b === 0)).toBe(true); // zeroed when made
+    expect(dev.sharedMalloc('test.shared.column', 4096)).toBe(d);
+    expect(() => dev.sharedMalloc('test.shared.column', 8192)).toThrow(expect.objectContaining({ code: 'GNET_SHARED_SIZE' }));
+    expect(() => dev.sharedHostAlloc('test.shared.epochs', 8)).toThrow(expect.objectContaining({ code: 'GNET_SHARED_SIZE' }));
+    expect(() => dev.sharedMalloc('', 4)).toThrow(/non-empty string/);
+    expect(() => dev.free(d)).toThrow(expect.objectContaining({ code: 'GNET_BAD_POINTER' }));
+    const dist = join(packageRoot, 'dist', 'index.cjs');
+    // A worker finds both by name, writes them and exits without closing: they stay.
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const m = require(${JSON.stringify(dist)});
+      const dev = m.GpuDevice.open();
+      const d = dev.sharedMalloc('test.shared.column', 4096);
+      const h = dev.sharedHostAlloc('test.shared.epochs', 256);
+      new Uint32Array(h.buffer)[3] = 77;
+      dev.memset(d, 0x44, 4096);
+      parentPort.postMessage({ d, h: h.ptr });`;
+    const seen = await lastWords(code);
+    expect(seen).toEqual({ d, h: h.ptr });
+    expect(new Uint32Array(h.buffer)[3]).toBe(77);
+    const back = new Uint8Array(4096);
+    dev.memcpyDtoH(back, 0, d, 4096);
+    expect(back[4095]).toBe(0x44);
+  });
+
   it('a worker that exits without closing releases its streams and allocations', async () => {
     const dist = join(packageRoot, 'dist', 'index.cjs');
     const code = `
@@ -328,13 +369,7 @@ describe.skipIf(!cxx)('emulated device', () => {
       const s = dev.stream(55);
       for (let i = 0; i < 8; i++) s.memset(d, i, 1 << 20).htod(d, h.buffer, 0, 4096).submit(); // left in flight
       parentPort.postMessage({ d, h: h.ptr });`;
-    const left = await new Promise<{ d: number; h: number }>((resolve, reject) => {
-      const w = new Worker(code, { eval: true });
-      let msg: { d: number; h: number } | undefined;
-      w.once('message', (m) => (msg = m));
-      w.once('error', reject);
-      w.once('exit', () => (msg ? resolve(msg) : reject(new Error('worker sent nothing'))));
-    });
+    const left = await lastWords(code);
     expect(() => dev.free(left.d)).toThrow(expect.objectContaining({ code: 'GNET_USE_AFTER_FREE' }));
     expect(() => dev.hostBuffer(left.h)).toThrow(expect.objectContaining({ code: 'GNET_USE_AFTER_FREE' }));
     expect(dev.stream(55).lastTicket).toBe(0); // the client id is free again

@@ -50,6 +50,18 @@ describe.skipIf(!cxx)('GPU backend over a stand-in driver', () => {
     lpmOnDevice(dev, dev.loadModule(join(root, 'packages/nf-router/kernels/lpm.ptx')));
   });
 
+  it('makes named shared allocations with the driver, zeroed, one per name', () => {
+    const dev = GpuDevice.open();
+    const d = dev.sharedMalloc('fake.shared', 1024);
+    expect(dev.sharedMalloc('fake.shared', 1024)).toBe(d);
+    const back = new Uint8Array(1024).fill(7);
+    dev.memcpyDtoH(back, 0, d, 1024);
+    expect(back.every((b) => b === 0)).toBe(true);
+    const h = dev.sharedHostAlloc('fake.shared.host', 64);
+    expect(new Uint8Array(dev.sharedHostAlloc('fake.shared.host', 64).buffer)).toEqual(new Uint8Array(h.buffer));
+    expect(() => dev.free(d)).toThrow(expect.objectContaining({ code: 'GNET_BAD_POINTER' }));
+  });
+
   it('hands cuLaunchKernel each argument in the layout the PTX declares', () => {
     const dev = GpuDevice.open();
     const mod = dev.loadModule(

@@ -140,6 +140,31 @@ export class GpuDevice {
   }
 
   /**
+   * The process's device allocation named `name` (`bytes` bytes, zeroed when the first caller of any
+   * thread made it): every worker thread that asks gets the same address, so NF workers can share
+   * device data (the framework's resident packet fields). It lives as long as the process; `free`
+   * refuses it.
+   * @throws GpuError `GNET_SHARED_SIZE` when `name` exists with another size.
+   */
+  sharedMalloc(name: string, bytes: number): DevicePtr {
+    this.open();
+    return call(() => this.native.sharedMalloc(name, bytes));
+  }
+
+  /**
+   * The process's host allocation named `name` (`bytes` bytes, zeroed when first made), as
+   * {@link GpuDevice.hostAlloc} returns one; every thread that asks sees the same memory. It lives
+   * as long as the process. Threads that use it must order their accesses themselves (here: a
+   * packet's entries are touched only by the thread that holds the packet).
+   * @throws GpuError `GNET_SHARED_SIZE` when `name` exists with another size.
+   */
+  sharedHostAlloc(name: string, bytes: number): HostAllocation {
+    this.open();
+    const [ptr, buffer] = call(() => this.native.sharedHostAlloc(name, bytes));
+    return { ptr, buffer };
+  }
+
+  /**
    * Frees a device or host allocation by its address, once the work in flight completes (as cudaFree).
    * This thread's ArrayBuffers over freed host memory become detached.
    * @throws GpuError `GNET_USE_AFTER_FREE` (already freed) or `GNET_BAD_POINTER`.

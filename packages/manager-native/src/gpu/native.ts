@@ -27,6 +27,8 @@ export interface NativeGpu {
   hostAlloc(bytes: number): [number, ArrayBuffer];
   hostBuffer(ptr: number): ArrayBuffer;
   malloc(bytes: number): number;
+  sharedMalloc(name: string, bytes: number): number;
+  sharedHostAlloc(name: string, bytes: number): [number, ArrayBuffer];
   free(ptr: number): void;
   memcpyHtoD(dst: number, src: NativeBuffer, offset: number, bytes: number): void;
   memcpyDtoH(dst: NativeBuffer, offset: number, src: number, bytes: number): void;

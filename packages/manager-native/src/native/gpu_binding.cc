@@ -354,6 +354,30 @@ Napi::Value Malloc(const Napi::CallbackInfo& info, EnvState& st) {
   return Napi::Number::New(env, static_cast<double>(st.open(env).malloc(u64(env, info[0], "bytes"), st.owner)));
 }
 
+std::string nameArg(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty())
+    throw Napi::TypeError::New(env, "name must be a non-empty string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// sharedMalloc(name, bytes) -> the process's device allocation of that name (made zeroed on first use)
+Napi::Value SharedMalloc(const Napi::CallbackInfo& info, EnvState& st) {
+  Napi::Env env = info.Env();
+  const std::string name = nameArg(env, info[0]);
+  return Napi::Number::New(env, static_cast<double>(st.open(env).sharedMalloc(name, u64(env, info[1], "bytes"))));
+}
+
+// sharedHostAlloc(name, bytes) -> [ptr, ArrayBuffer over the process's host allocation of that name]
+Napi::Value SharedHostAlloc(const Napi::CallbackInfo& info, EnvState& st) {
+  Napi::Env env = info.Env();
+  const std::string name = nameArg(env, info[0]);
+  auto block = st.open(env).sharedHostAlloc(name, u64(env, info[1], "bytes"));
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(reinterpret_cast<uint64_t>(block->data))));
+  out.Set(1u, wrapHost(env, st, block));
+  return out;
+}
+
 Napi::Value Free(const Napi::CallbackInfo& info, EnvState& st) {
   Napi::Env env = info.Env();
   const uint64_t ptr = u64(env, info[0], "ptr");
@@ -590,6 +614,8 @@ Napi::Object DefineBinding(Napi::Env env) {
   def("hostBuffer", &guarded<HostBuffer>);
   def("malloc", &guarded<Malloc>);
   def("free", &guarded<Free>);
+  def("sharedMalloc", &guarded<SharedMalloc>);
+  def("sharedHostAlloc", &guarded<SharedHostAlloc>);
   def("memcpyHtoD", &guarded<MemcpyHtoD>);
   def("memcpyDtoH", &guarded<MemcpyDtoH>);
   def("memset", &guarded<Memset>);

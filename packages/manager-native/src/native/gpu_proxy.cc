@@ -142,6 +142,38 @@ uint64_t Proxy::malloc(size_t bytes, uint64_t owner) {
   return p;
 }
 
+// Owner of the process-lifetime shared allocations: no JS environment has it (theirs start at 1).
+constexpr uint64_t kProcessOwner = 0;
+
+uint64_t Proxy::sharedMalloc(const std::string& name, size_t bytes) {
+  std::lock_guard<std::mutex> g(sharedMutex_);
+  auto it = sharedDevice_.find(name);
+  if (it != sharedDevice_.end()) {
+    if (it->second.second != bytes)
+      throw Error("GNET_SHARED_SIZE", "shared device allocation \"" + name + "\" has " +
+                                          std::to_string(it->second.second) + " bytes, not " + std::to_string(bytes));
+    return it->second.first;
+  }
+  const uint64_t p = malloc(bytes, kProcessOwner);
+  backend_->memset(p, 0, bytes == 0 ? 1 : bytes);
+  sharedDevice_[name] = {p, bytes};
+  return p;
+}
+
+std::shared_ptr<HostBlock> Proxy::sharedHostAlloc(const std::string& name, size_t bytes) {
+  std::lock_guard<std::mutex> g(sharedMutex_);
+  auto it = sharedHost_.find(name);
+  if (it != sharedHost_.end()) {
+    if (it->second->bytes != bytes)
+      throw Error("GNET_SHARED_SIZE", "shared host allocation \"" + name + "\" has " +
+                                          std::to_string(it->second->bytes) + " bytes, not " + std::to_string(bytes));
+    return it->second;
+  }
+  auto block = hostAlloc(bytes, kProcessOwner);
+  sharedHost_[name] = block;
+  return block;
+}
+
 void Proxy::releaseLocked(uint64_t base) {
   auto it = allocs_.find(base);
   freed_[base] = it->second.bytes;
@@ -164,6 +196,8 @@ bool Proxy::free(uint64_t ptr) {
       if (freed_.count(ptr) != 0) throw Error("GNET_USE_AFTER_FREE", "free of " + hex(ptr) + ": already freed");
       throw Error("GNET_BAD_POINTER", "free of " + hex(ptr) + ": not the base address of a live allocation");
     }
+    if (it->second.owner == kProcessOwner)
+      throw Error("GNET_BAD_POINTER", "free of " + hex(ptr) + ": a shared allocation lives as long as the process");
     gone = it->second;
     releaseLocked(ptr);
   }

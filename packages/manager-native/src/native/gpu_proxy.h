@@ -59,6 +59,11 @@ class Proxy {
   // The live host allocation that starts at `ptr`; throws when there is none.
   std::shared_ptr<HostBlock> hostBlock(uint64_t ptr);
   uint64_t malloc(size_t bytes, uint64_t owner);
+  // Device / host memory every thread of the process reaches by `name`: allocated (zeroed) by the
+  // first caller, kept while the process lives (free refuses it). Throws GNET_SHARED_SIZE when the
+  // name exists with another size. This is how NF workers keep packet fields resident on the device.
+  uint64_t sharedMalloc(const std::string& name, size_t bytes);
+  std::shared_ptr<HostBlock> sharedHostAlloc(const std::string& name, size_t bytes);
   // Frees a host or device allocation by its base address, after the work in flight (which may still
   // use it) completes, as cudaFree does. Returns whether it was a host allocation.
   bool free(uint64_t ptr);
@@ -125,6 +130,9 @@ class Proxy {
   std::deque<uint64_t> freedOrder_;
   std::map<std::string, std::weak_ptr<Module>> modules_;
   std::map<int, std::weak_ptr<Stream>> streams_;
+  std::mutex sharedMutex_;                                             // taken before mutex_, never inside it
+  std::map<std::string, std::pair<uint64_t, uint64_t>> sharedDevice_;  // name -> (ptr, bytes)
+  std::map<std::string, std::shared_ptr<HostBlock>> sharedHost_;
 };
 
 }  // namespace gnet::gpu

@@ -87,6 +87,11 @@ export interface NfContext {
   readonly batchTarget: number;
   /** SMs the manager's control-plane policy gives this NF's kernels now (0: no limit). */
   readonly smShare: number;
+  /**
+   * Which of the NF's device-resident fields the manager's policy lets it take from an earlier
+   * NF's device copy now (bit k: its k-th; 0: copy them all). See `@gnet/framework`'s `residentFields`.
+   */
+  readonly residentMask: number;
   /** Packets handled so far. */
   readonly packets: number;
   /** True once {@link stop} was called or the manager asked the NF to stop. */
@@ -142,6 +147,10 @@ export class Context implements NfContext {
 
   get smShare(): number {
     return Atomics.load(this.link.ctl, ControlWord.SM_SHARE);
+  }
+
+  get residentMask(): number {
+    return Atomics.load(this.link.ctl, ControlWord.RESIDENT) >>> 0;
   }
 
   get stopping(): boolean {

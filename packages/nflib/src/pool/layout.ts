@@ -17,7 +17,8 @@
  * Packets travel between the manager and NFs as batch descriptors: a ring entry is a descriptor
  * index, and the descriptor's arrays are the batch an NF handler sees (`PacketBatch` views them in
  * place), so nothing is gathered or scattered per packet on the way. Per-slot meta holds only what
- * stays with the buffer (the receive timestamp).
+ * stays with the buffer (the receive timestamp, and the slot's epoch: a count of its allocations,
+ * so state kept about a packet elsewhere can tell it from a later packet in the same slot).
  *
  * @module
  */
@@ -27,7 +28,7 @@ import { ringByteLength, ringCapacityFor } from '../ring/layout.js';
 /** `GNPL` in ASCII: the first header word of every pool. */
 export const POOL_MAGIC = 0x474e504c;
 /** The layout version this module describes. */
-export const POOL_LAYOUT_VERSION = 2;
+export const POOL_LAYOUT_VERSION = 3;
 /** Bytes of the pool header. */
 export const POOL_HEADER_BYTES = 256;
 /** Largest number of slots in one pool. */
@@ -59,6 +60,11 @@ export const PoolWord = {
   BATCH_CAPACITY: 8,
   /** Byte offset of the batch table. */
   BATCH_OFFSET: 9,
+  /**
+   * A random non-zero id chosen when the pool is formatted: names this pool's per-slot state kept
+   * elsewhere (the framework's device-resident field copies), so two pools in one process never mix.
+   */
+  POOL_ID: 10,
   /** Counter: frees of a slot that was not allocated (debug mode only). */
   DOUBLE_FREES: 16,
   /** Counter: frees of an index that is not a slot of this pool. */
@@ -76,6 +82,7 @@ export const POOL_FLAG_DEBUG = 1;
 export const META_FIELDS = [
   ['tsSec', 4],
   ['tsNsec', 4],
+  ['epoch', 4],
   ['state', 1],
 ] as const;
 

@@ -37,6 +37,12 @@ export interface SlotMeta {
   readonly tsSec: Uint32Array;
   /** Receive timestamp, nanoseconds within the second. */
   readonly tsNsec: Uint32Array;
+  /**
+   * How many times the slot was allocated (never 0 once it was): a packet's identity together with
+   * its slot, so state kept about a packet elsewhere (a device copy of one of its fields) is not
+   * mistaken for the next packet's in the same slot.
+   */
+  readonly epoch: Uint32Array;
 }
 
 /** Options of {@link PacketPool.create}. */
@@ -136,6 +142,7 @@ export class PacketPool {
     this.meta = {
       tsSec: new Uint32Array(buffer, b + o.tsSec, n),
       tsNsec: new Uint32Array(buffer, b + o.tsNsec, n),
+      epoch: new Uint32Array(buffer, b + o.epoch, n),
     };
     this.state = new Uint8Array(buffer, b + o.state, n);
     this.batches = new BatchTable(buffer, b, layout);
@@ -172,6 +179,8 @@ export class PacketPool {
     hdr[PoolWord.BATCH_COUNT] = layout.batchCount;
     hdr[PoolWord.BATCH_CAPACITY] = layout.batchCapacity;
     hdr[PoolWord.BATCH_OFFSET] = layout.batchOffset;
+    hdr[PoolWord.POOL_ID] = (Math.random() * 0x7fffffff) | 1;
+    new Uint32Array(buffer, byteOffset + layout.metaOffsets.epoch, layout.slotCount).fill(0);
     // Memory that held an earlier pool may still mark slots allocated: every slot starts free.
     new Uint8Array(buffer, byteOffset + layout.metaOffsets.state, layout.slotCount).fill(0);
     const ring = MpscRing.createAt(buffer, byteOffset + layout.ringOffset, layout.ringCapacity);
@@ -205,6 +214,11 @@ export class PacketPool {
     return new PacketPool(buffer, byteOffset, layout, MpscRing.attach(buffer, byteOffset + layout.ringOffset));
   }
 
+  /** This pool's id ({@link PoolWord.POOL_ID}): random, non-zero, fixed when it was formatted. */
+  get id(): number {
+    return this.hdr[PoolWord.POOL_ID];
+  }
+
   /** Byte offset of slot `slot` in {@link PacketPool.bytes} / {@link PacketPool.view}. */
   slotOffset(slot: number): number {
     return this.dataOffset + slot * this.slotSize;
@@ -225,6 +239,8 @@ export class PacketPool {
       const s = out[k];
       m.tsSec[s] = 0;
       m.tsNsec[s] = 0;
+      const e = (m.epoch[s] + 1) >>> 0;
+      m.epoch[s] = e === 0 ? 1 : e;
     }
     if (this.debug) for (let k = 0; k < got; k++) Atomics.store(this.state, out[k], 1);
     return got;

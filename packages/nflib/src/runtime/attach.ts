@@ -52,6 +52,13 @@ export const ControlWord = {
    * that polls a shared core takes it from the one with work.
    */
   SPIN_US: 14,
+  /**
+   * Manager → NF: which of the NF's device-resident fields (bit k: the k-th it declared) it may
+   * take from the device copy an earlier NF of the chain uploaded, instead of copying them again
+   * (G-NET's data-sync plan, granted by a control-plane policy). The manager clears it whenever an
+   * NF joins or leaves, until the policy decides again.
+   */
+  RESIDENT: 15,
 } as const;
 
 /** Lifecycle states of an NF instance. */

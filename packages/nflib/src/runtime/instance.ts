@@ -88,10 +88,11 @@ export abstract class NfEndpoint {
     return this.counters[NfCounter.TX];
   }
 
-  /** Applies a control-plane setting (batch target, SM share) through the control block. */
-  applySetting(batch: number | undefined, sms: number | undefined): void {
+  /** Applies a control-plane setting (batch target, SM share, resident fields) through the control block. */
+  applySetting(batch: number | undefined, sms: number | undefined, resident?: number): void {
     if (batch !== undefined) Atomics.store(this.ctl, ControlWord.BATCH_TARGET, Math.max(0, Math.floor(batch)));
     if (sms !== undefined) Atomics.store(this.ctl, ControlWord.SM_SHARE, Math.max(0, Math.floor(sms)));
+    if (resident !== undefined) Atomics.store(this.ctl, ControlWord.RESIDENT, resident | 0);
   }
 
   /** Asks the NF to stop after its current batch: the STOP word, and its rx ring closed. */
@@ -117,6 +118,7 @@ export abstract class NfEndpoint {
       counters: this.named.read(),
       batchTarget: Atomics.load(this.ctl, ControlWord.BATCH_TARGET),
       smShare: Atomics.load(this.ctl, ControlWord.SM_SHARE),
+      residentMask: Atomics.load(this.ctl, ControlWord.RESIDENT) >>> 0,
       ...(Object.keys(this.meta).length ? { meta: { ...this.meta } } : {}),
     };
   }

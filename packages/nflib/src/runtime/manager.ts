@@ -328,7 +328,12 @@ export class Manager {
     const oversubscribed = this.instances.length + 1 > availableParallelism();
     this.bellSleep = oversubscribed && this.instances.every((i) => i.ringsBell);
     const spin = oversubscribed ? 0 : NF_SPIN_US;
-    for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
+    for (const inst of this.instances) {
+      Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
+      // The chain changed: a device copy that was clean along the old one may not be along the new
+      // one (an NF that rewrites the field joined), so reuse waits for the policy's next decision.
+      Atomics.store(inst.ctl, ControlWord.RESIDENT, 0);
+    }
   }
 
   /** True when an NF has handed back a batch the manager has not taken yet. */
@@ -860,6 +865,7 @@ export class Manager {
         drops: p.drops(),
       })),
       nfs: [...this.instances.map((i) => i.stats()), ...this.retired.map((r) => ({ ...r, drops: { ...r.drops }, counters: { ...r.counters } }))],
+      chains: Array.from({ length: this.chains.size }, (_, c) => this.chains.get(c).services),
       ...(this.policyInfo ? { policy: this.policyInfo } : {}),
       latencyUs: this.latency.summary(),
     };
@@ -883,7 +889,7 @@ export class Manager {
     if (!d) return;
     for (const inst of this.instances) {
       const s = d.instances[inst.key];
-      if (s) inst.applySetting(s.batch, s.sms);
+      if (s) inst.applySetting(s.batch, s.sms, s.resident);
     }
     this.policyInfo = { name: policy.name, info: d.info };
   }

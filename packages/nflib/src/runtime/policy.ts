@@ -13,6 +13,11 @@ export interface InstanceSetting {
   batch?: number;
   /** SMs (concurrent thread blocks) its kernels may use (0: no limit). */
   sms?: number;
+  /**
+   * Device-resident fields the NF may reuse (bit k: its k-th declared field; see
+   * `ControlWord.RESIDENT`). Cleared by the manager whenever an NF joins or leaves.
+   */
+  resident?: number;
 }
 
 /** A policy's answer for one interval. */

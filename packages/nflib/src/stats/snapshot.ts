@@ -47,6 +47,8 @@ export interface NfCounters {
   batchTarget?: number;
   /** SMs a control-plane policy gave this instance (0: none given). */
   smShare?: number;
+  /** Device-resident fields a control-plane policy lets this instance reuse (a bit mask; 0: none). */
+  residentMask?: number;
   /** What the NF published about itself (`ctx.publish`), by key. */
   meta?: Record<string, unknown>;
 }
@@ -55,6 +57,8 @@ export interface NfCounters {
 export interface StatsSnapshot {
   /** Milliseconds since the epoch. */
   time: number;
+  /** The service chains the manager routes by (chain 0 first, the default): service ids in order. */
+  chains?: number[][];
   ports: PortCounters[];
   nfs: NfCounters[];
   /** Manager-level drops by reason (no instance for a service, chain end...). */
