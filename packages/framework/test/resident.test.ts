@@ -184,6 +184,7 @@ describe('residentMasks (from the chain\u2019s data-sync plan)', () => {
 describe('a chain of resident-field NFs on the emulated device', () => {
   const resident = fileURLToPath(new URL('./fixtures/resident-nf.mjs', import.meta.url));
   const rewrite = fileURLToPath(new URL('./fixtures/rewrite-dst-nf.mjs', import.meta.url));
+  const readsDst = fileURLToPath(new URL('./fixtures/reads-dst-nf.mjs', import.meta.url));
   const N = 60_000;
 
   async function chain(nfs: { tag: string; module: string; serviceId: number }[]) {
@@ -228,5 +229,16 @@ describe('a chain of resident-field NFs on the emulated device', () => {
     const b = nfs.find((n) => n.serviceId === 3)!;
     expect(b.counters).toMatchObject({ checked: N, mismatch: 0, 'fw.resident_hits': 0, 'fw.field_bytes': 4 * N });
     expect(b.residentMask).toBe(0);
+  });
+
+  it('allowed to reuse but with nothing uploaded for this packet (only rows of earlier packets in its slot), it uploads', async () => {
+    // reads-dst reads ip.dst on the device without a resident copy: the plan lets b reuse, and the
+    // manager recycles slots (a row b left for an earlier packet in the slot must not match).
+    const [, b] = await chain([
+      { tag: 'x', module: readsDst, serviceId: 1 },
+      { tag: 'b', module: resident, serviceId: 2 },
+    ]);
+    expect(b.residentMask).toBe(1);
+    expect(b.counters).toMatchObject({ checked: N, mismatch: 0, 'fw.resident_hits': 0, 'fw.field_bytes': 4 * N });
   });
 });

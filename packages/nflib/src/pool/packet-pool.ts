@@ -38,7 +38,8 @@ export interface SlotMeta {
   /** Receive timestamp, nanoseconds within the second. */
   readonly tsNsec: Uint32Array;
   /**
-   * How many times the slot was allocated (never 0 once it was): a packet's identity together with
+   * How many packets the slot has held (never 0 once it held one): bumped by `allocBurst` and by the
+   * manager each time it receives a frame into a slot it recycled. A packet's identity together with
    * its slot, so state kept about a packet elsewhere (a device copy of one of its fields) is not
    * mistaken for the next packet's in the same slot.
    */

@@ -43,6 +43,7 @@ export class RxFiller implements FrameSink {
   private readonly capacity: number;
   private readonly tsSec: Uint32Array;
   private readonly tsNsec: Uint32Array;
+  private readonly epoch: Uint32Array;
   private readonly tSlot: Uint32Array;
   private readonly tOffset: Uint32Array;
   private readonly tLength: Uint32Array;
@@ -72,6 +73,7 @@ export class RxFiller implements FrameSink {
     this.capacity = t.capacity;
     this.tsSec = pool.meta.tsSec;
     this.tsNsec = pool.meta.tsNsec;
+    this.epoch = pool.meta.epoch;
     this.tSlot = t.slot;
     this.tOffset = t.offset;
     this.tLength = t.length;
@@ -140,6 +142,9 @@ export class RxFiller implements FrameSink {
     this.tPort[k] = this.portId;
     this.tsSec[slot] = tsSec;
     this.tsNsec[slot] = tsNsec;
+    // A new packet in the slot (the manager recycles slots through its cache, not the pool's
+    // alloc): state kept about the old one elsewhere (a device copy of a field) must not match.
+    this.epoch[slot] = (this.epoch[slot] + 1) >>> 0 || 1;
     // Flow hash over the 5-tuple of IPv4 and IPv6 (behind one VLAN tag or none; 0 for other
     // frames): picks the instance, keeps a flow together.
     let h = 0;
