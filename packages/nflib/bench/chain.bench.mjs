@@ -37,11 +37,16 @@ async function bestOf(run) {
   return best;
 }
 
-/** Runs `m` until its input is drained; returns the rate, the manager's ns per packet and the latency. */
-async function measure(m, offered) {
+/**
+ * Runs `m` until its input is drained; returns the rate, the manager's ns per packet and the
+ * latency (from `warmupMs` on, when given).
+ */
+async function measure(m, offered, warmupMs = 0) {
   const t0 = process.hrtime.bigint();
   const c0 = managerCpu();
+  const warm = warmupMs > 0 ? setTimeout(() => m.resetLatency(), warmupMs) : undefined;
   await m.run({ untilDrained: true });
+  clearTimeout(warm);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = managerCpu() - c0;
   const a = m.accounting();
@@ -58,17 +63,17 @@ function noopNfs(k) {
   return Array.from({ length: k }, (_, i) => ({ tag: `noop${i + 1}`, module: noop, serviceId: i + 1 }));
 }
 
-async function embedded(k, input, offered) {
+async function embedded(k, input, offered, warmupMs) {
   const m = await Manager.create({ ports: [input, sink], nfs: noopNfs(k), burst });
   try {
-    return await measure(m, offered);
+    return await measure(m, offered, warmupMs);
   } finally {
     await m.close();
   }
 }
 
 /** The same chain with the manager in this process and each no-op NF a process of its own. */
-async function multiProcess(k, input, offered) {
+async function multiProcess(k, input, offered, warmupMs) {
   const name = `bench-${process.pid}-${k}`;
   const ids = Array.from({ length: k }, (_, i) => i + 1);
   const m = await MultiProcessManager.create({ name, ports: [input, sink], chain: ids.join(','), burst, slots: k, poolSlots: 32768 });
@@ -80,7 +85,7 @@ async function multiProcess(k, input, offered) {
       if (Date.now() > deadline) throw new Error(`only ${m.nfs.length} of ${k} NF processes joined`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    return await measure(m, offered);
+    return await measure(m, offered, warmupMs);
   } finally {
     await m.close();
     for (const c of kids) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -88,7 +93,10 @@ async function multiProcess(k, input, offered) {
 }
 
 const cores = availableParallelism();
-const latencyPackets = quick ? 300_000 : 2_000_000;
+const latencyPackets = quick ? 600_000 : 2_500_000;
+// Latency is recorded after this much of the paced run: the first half second (JIT compilation,
+// heap growth) pauses threads for milliseconds, which would set p99 rather than the data path.
+const warmupMs = 500;
 let base = null; // the wire's latency: what each chain's hops add to
 for (const [impl, run, ks] of [
   ['gnet', embedded, [0, 1, 2, 4]],
@@ -101,7 +109,7 @@ for (const [impl, run, ks] of [
   for (const k of ks) {
     const full = await bestOf(() => run(k, gen(`count=${packets}`), packets));
     // Latency at a rate every chain sustains: queueing at full speed would measure the queue.
-    const paced = await run(k, gen(`count=${latencyPackets},rate=1Mpps`), latencyPackets);
+    const paced = await run(k, gen(`count=${latencyPackets},rate=1Mpps`), latencyPackets, warmupMs);
     if (k === 0) base = paced.latency;
     const threads = k + 1;
     print({
@@ -115,7 +123,7 @@ for (const [impl, run, ks] of [
       managerNsPerPkt: full.managerNs,
       notes:
         `best of ${quick ? 1 : 3}; ${packets} pkts at generator speed, ${full.lossPct.toFixed(1)}% not forwarded; burst ${burst}; ` +
-        `latency: time in the manager (RX burst to TX burst) at 1 Mpps${impl === 'gnet' && k === 0 ? '' : ', hopUs = added p50 per NF vs the wire'}; ` +
+        `latency: time in the manager (RX burst to TX burst) at 1 Mpps, after a ${warmupMs} ms warm-up${impl === 'gnet' && k === 0 ? '' : ', hopUs = added p50 per NF vs the wire'}; ` +
         `managerNsPerPkt: the manager thread's CPU per packet (${(1e3 / full.managerNs).toFixed(1)} Mpps per manager core)` +
         (threads > cores ? `; ${threads} threads on ${cores} cores: NFs sleep when idle instead of spinning` : ''),
     });

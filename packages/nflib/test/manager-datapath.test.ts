@@ -117,6 +117,10 @@ describe('manager data path (batch descriptors)', () => {
     // The bound is what one more burst may add to a full pipeline: never above 100 + nothing.
     expect(inFlightMax).toBeLessThanOrEqual(100);
     expect(m.accounting()).toEqual({ received: 6000, transmitted: 6000, dropped: 0, inFlight: 0 });
+    // Every packet's time in the manager was recorded; resetLatency starts the count again.
+    expect(m.snapshot().latencyUs).toMatchObject({ packets: 6000 });
+    m.resetLatency();
+    expect(m.snapshot().latencyUs).toEqual({ packets: 0, p50: 0, p99: 0, max: 0 });
   });
 
   it('--nf-queue: an instance that falls behind drops beyond its share (nf_ring_full), and the other keeps every packet', async () => {

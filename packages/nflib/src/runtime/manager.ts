@@ -845,6 +845,15 @@ export class Manager {
     prev.state = state;
   }
 
+  /**
+   * Forgets the packet latencies recorded so far (`snapshot().latencyUs` counts from now): to
+   * measure the steady state without the first second's JIT compilation and heap growth, whose
+   * pauses (milliseconds) otherwise set the 99th percentile.
+   */
+  resetLatency(): void {
+    this.latency.reset();
+  }
+
   /** A stats snapshot (not on the data path). */
   snapshot(): StatsSnapshot {
     const a = this.accounting();

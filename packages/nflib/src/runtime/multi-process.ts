@@ -156,6 +156,11 @@ export class MultiProcessManager {
     return this.manager.accounting();
   }
 
+  /** {@link Manager.resetLatency}: latencies count from now. */
+  resetLatency(): void {
+    this.manager.resetLatency();
+  }
+
   /** A stats snapshot now. */
   snapshot(): StatsSnapshot {
     return this.manager.snapshot();
