@@ -41,6 +41,7 @@ FILES=(
   packages/manager-native/test/addon.test.ts
   packages/framework/test/lpm-nf.test.ts
   packages/framework/test/nf-define.test.ts
+  packages/framework/test/resident-gpu.test.ts
   packages/nf-router/test/kernels.test.ts
   packages/nf-router/test/nf.test.ts
   packages/nf-firewall/test/kernel-equality.test.ts

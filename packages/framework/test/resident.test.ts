@@ -1,12 +1,12 @@
 // Device-resident packet fields (G-NET's data-sync plan, applied): rows uploaded once per packet and
 // reused by later NFs of the chain, the epoch check against slot reuse, clearing by writers, the
 // policy's masks from the chain's plan, and a chain of real NF workers on the emulated device.
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GpuDevice } from '@gnet/manager-native';
-import { Manager, PacketBatch, PacketPool, type NfCounters, type StatsSnapshot } from '@gnet/nflib';
+import { PacketBatch, PacketPool, type NfCounters, type StatsSnapshot } from '@gnet/nflib';
 import { arpFrame, udpFrame } from '@gnet/nflib/testing';
 import { createSchedulerPolicy, defineNf, PACKET_FIELDS, ResidentFields, residentMasks } from '../src/index.js';
+import { N, chain, fixture } from './resident-chain.js';
 
 const device = GpuDevice.open({ mode: 'emulated' });
 afterAll(() => device.close());
@@ -182,31 +182,9 @@ describe('residentMasks (from the chain\u2019s data-sync plan)', () => {
 });
 
 describe('a chain of resident-field NFs on the emulated device', () => {
-  const resident = fileURLToPath(new URL('./fixtures/resident-nf.mjs', import.meta.url));
-  const rewrite = fileURLToPath(new URL('./fixtures/rewrite-dst-nf.mjs', import.meta.url));
-  const readsDst = fileURLToPath(new URL('./fixtures/reads-dst-nf.mjs', import.meta.url));
-  const N = 60_000;
-
-  async function chain(nfs: { tag: string; module: string; serviceId: number }[]) {
-    const m = await Manager.create({
-      ports: [
-        { spec: `gen:count=${N},size=64,flows=1024`, role: 'rx' },
-        { spec: 'null', role: 'tx' },
-      ],
-      nfs: nfs.map((n) => ({ ...n, config: { mode: 'emulated', maxBatch: 64 }, nfArgs: [] })),
-      burst: 32,
-      policy: createSchedulerPolicy(),
-      policyIntervalMs: 0,
-    });
-    try {
-      await m.run({ untilDrained: true });
-      const s = m.snapshot();
-      expect(s).toMatchObject({ received: N, transmitted: N, inFlight: 0 });
-      return s.nfs;
-    } finally {
-      await m.close();
-    }
-  }
+  const resident = fixture('resident-nf.mjs');
+  const rewrite = fixture('rewrite-dst-nf.mjs');
+  const readsDst = fixture('reads-dst-nf.mjs');
 
   it('the second NF reads the first one\u2019s upload: fewer bytes cross, the same values arrive', async () => {
     const [a, b] = await chain([
@@ -241,4 +219,5 @@ describe('a chain of resident-field NFs on the emulated device', () => {
     expect(b.residentMask).toBe(1);
     expect(b.counters).toMatchObject({ checked: N, mismatch: 0, 'fw.resident_hits': 0, 'fw.field_bytes': 4 * N });
   });
+
 });
