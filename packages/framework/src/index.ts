@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { ANY_FIELD, computeSyncPlan, type NfAccess, type NfSync, type SyncPlan } from './sync-plan.js';
-export { MAX_RESIDENT_FIELDS, PACKET_FIELDS, ResidentFields, fieldLayout, fieldsKernelPath, type FieldLayout, type ResidentCounts, type ResidentView } from './resident.js';
+export { MAX_RESIDENT_FIELDS, PACKET_FIELDS, ResidentFields, fieldLayout, fieldsKernelPath, overlappingFields, type FieldLayout, type ResidentCounts, type ResidentView } from './resident.js';
 export {
   schedule,
   predictMpps,

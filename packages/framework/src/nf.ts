@@ -232,7 +232,7 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
   const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
   (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
   // For the manager's scheduler: the chain's data-sync plan is computed from these.
-  ctx.publish('framework', { mode: choice.mode, access: nfAccess(def as NfDefinition<unknown, unknown>), fieldBytes: def.fieldBytes ?? {}, resident: def.residentFields ?? [] });
+  ctx.publish('framework', { mode: choice.mode, access: nfAccess(def as NfDefinition<unknown, unknown>), fieldBytes: def.fieldBytes ?? {}, resident: def.residentFields ?? [], layouts: def.fieldLayouts ?? {} });
   const burst = ctx.burst;
   if (choice.mode === 'cpu') {
     const env: NfEnv = { ctx, mode: 'cpu', config, burst, device: undefined, module: undefined, stream: undefined, fields: undefined };

@@ -39,8 +39,10 @@ export interface FieldLayout {
  */
 export const PACKET_FIELDS: Readonly<Record<string, FieldLayout>> = {
   'ip.header': { bytes: 20, base: 'l3', offset: 0 },
+  'ip.len': { bytes: 2, base: 'l3', offset: 2 },
   'ip.ttl': { bytes: 1, base: 'l3', offset: 8 },
   'ip.proto': { bytes: 1, base: 'l3', offset: 9 },
+  'ip.checksum': { bytes: 2, base: 'l3', offset: 10 },
   'ip.src': { bytes: 4, base: 'l3', offset: 12 },
   'ip.dst': { bytes: 4, base: 'l3', offset: 16 },
   'ip.addrs': { bytes: 8, base: 'l3', offset: 12 },
@@ -101,6 +103,21 @@ export interface ResidentCounts {
   bytes: number;
 }
 
+/**
+ * The known fields whose bytes overlap field `name`'s (itself included): a write to `ip.ttl` also
+ * makes `ip.header` stale. Fields with no known layout overlap only themselves. (`l3` and `l4` fields
+ * never overlap: the transport header starts after the IPv4 header's 20 bytes at least.)
+ */
+export function overlappingFields(name: string, layouts: Readonly<Record<string, FieldLayout>> = {}): string[] {
+  const all: Record<string, FieldLayout> = { ...PACKET_FIELDS, ...layouts };
+  const a = all[name];
+  if (!a) return [name];
+  return Object.keys(all).filter((n) => {
+    const b = all[n];
+    return b.base === a.base && b.offset < a.offset + a.bytes && a.offset < b.offset + b.bytes;
+  });
+}
+
 /** The layout of resident field `name`: from `layouts`, else {@link PACKET_FIELDS}. */
 export function fieldLayout(name: string, layouts: Readonly<Record<string, FieldLayout>> = {}): FieldLayout {
   const l = layouts[name] ?? PACKET_FIELDS[name];
@@ -157,7 +174,9 @@ export class ResidentFields implements ResidentView {
       this.byName.set(name, f);
       return f;
     });
-    const tables = (list: readonly string[]) => [...new Set(list)].filter((w) => layouts[w] ?? PACKET_FIELDS[w]).map((w) => this.epochTable(w, fieldLayout(w, layouts)));
+    // A write clears every known field it overlaps (writing ip.ttl makes ip.header stale too).
+    const tables = (list: readonly string[]) =>
+      [...new Set(list.flatMap((w) => overlappingFields(w, layouts)))].filter((w) => layouts[w] ?? PACKET_FIELDS[w]).map((w) => this.epochTable(w, fieldLayout(w, layouts)));
     this.writtenPre = tables(preWrites);
     this.writtenAfter = tables(writes);
     const nf = Math.max(1, this.fields.length);

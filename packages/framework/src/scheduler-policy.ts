@@ -9,6 +9,7 @@
 import type { ManagerPolicy, NfCounters, PolicyDecision, StatsSnapshot } from '@gnet/nflib';
 import { schedule, type PerfModel, type Policy } from './scheduler.js';
 import { ANY_FIELD, computeSyncPlan, type NfAccess, type SyncPlan } from './sync-plan.js';
+import { overlappingFields, type FieldLayout } from './resident.js';
 
 /** Options of {@link createSchedulerPolicy}. */
 export interface SchedulerPolicyOptions {
@@ -121,6 +122,8 @@ interface Published {
   fieldBytes: Record<string, number>;
   /** Its resident fields, in the order of its mask bits. */
   resident?: string[];
+  /** Layouts of fields it named that are not in PACKET_FIELDS. */
+  layouts?: Record<string, FieldLayout>;
 }
 
 /**
@@ -145,11 +148,16 @@ export function residentMasks(now: StatsSnapshot): Record<string, number> {
   for (const [sid, p] of published) if (p.mode !== 'cpu' && p.resident?.length) allowed.set(sid, new Set(p.resident));
   if (allowed.size === 0) return {};
   const chains = now.chains ?? [[...new Set(running.map((n) => n.serviceId))].sort((a, b) => a - b)];
+  // A write to a field also dirties every field it overlaps (ip.ttl inside ip.header).
+  const layouts: Record<string, FieldLayout> = Object.assign({}, ...[...published.values()].map((p) => p.layouts ?? {}));
+  const widen = (list: readonly string[] | undefined) =>
+    list && [...new Set(list.flatMap((f) => (f === ANY_FIELD ? [f] : overlappingFields(f, layouts))))];
   for (const chain of chains) {
     const access = chain.map((sid): NfAccess => {
       const p = published.get(sid);
       if (!p) return { name: `service ${sid}`, preReads: [ANY_FIELD], postWrites: [ANY_FIELD] };
-      return p.mode === 'cpu' ? cpuOnly(p.access) : p.access;
+      const a = p.mode === 'cpu' ? cpuOnly(p.access) : p.access;
+      return { ...a, preWrites: widen(a.preWrites), gpuWrites: widen(a.gpuWrites), postWrites: widen(a.postWrites) };
     });
     const plan = computeSyncPlan(access);
     chain.forEach((sid, pos) => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GpuDevice } from '@gnet/manager-native';
 import { PacketBatch, PacketPool, type NfCounters, type StatsSnapshot } from '@gnet/nflib';
 import { arpFrame, udpFrame } from '@gnet/nflib/testing';
-import { createSchedulerPolicy, defineNf, PACKET_FIELDS, ResidentFields, residentMasks } from '../src/index.js';
+import { createSchedulerPolicy, defineNf, overlappingFields, PACKET_FIELDS, ResidentFields, residentMasks } from '../src/index.js';
 import { N, chain, fixture } from './resident-chain.js';
 
 const device = GpuDevice.open({ mode: 'emulated' });
@@ -106,6 +106,23 @@ describe('ResidentFields', () => {
     reader.stage(batch, 0, stream, 1);
     stream.submitSync();
     expect(reader.counts.bytes).toBe(72);
+    // A write inside a wider field clears the wider one: the TTL is part of the IPv4 header.
+    const header = new ResidentFields(device, pool, ['ip.header'], [], [], {}, 64, 1);
+    header.stage(batch, 0, stream, 1);
+    header.stage(batch, 0, stream, 1);
+    expect(header.counts).toEqual({ hits: 6, bytes: 120 });
+    new ResidentFields(device, pool, ['l4.ports'], ['ip.ttl'], [], {}, 64, 1).invalidate(batch, 'after');
+    header.stage(batch, 0, stream, 1);
+    stream.submitSync();
+    expect(header.counts).toEqual({ hits: 6, bytes: 240 });
+  });
+
+  it('knows which fields overlap', () => {
+    expect(overlappingFields('ip.ttl').sort()).toEqual(['ip.header', 'ip.ttl']);
+    expect(overlappingFields('ip.dst').sort()).toEqual(['ip.addrs', 'ip.dst', 'ip.header']);
+    expect(overlappingFields('l4.ports').sort()).toEqual(['l4.header', 'l4.ports']);
+    expect(overlappingFields('eth.dst')).toEqual(['eth.dst']);
+    expect(overlappingFields('ip.ttl', { 'ip.ttlproto': { bytes: 2, base: 'l3', offset: 8 } }).sort()).toEqual(['ip.header', 'ip.ttl', 'ip.ttlproto']);
   });
 
   it('gathers custom layouts, pads rows to words, and refuses unknown fields', () => {
@@ -163,6 +180,9 @@ describe('residentMasks (from the chain\u2019s data-sync plan)', () => {
     // A service on a chain with no running instance counts as unknown too.
     expect(residentMasks(snap([dev('1/0', 1, ['ip.dst']), dev('2/0', 2, ['ip.dst'])], [[1, 4, 2]]))['2/0']).toBe(0);
     // A device NF's own post write of the field clears it for the NFs after it.
+    // A write inside a wider field withholds the wider one (the router's TTL inside ip.header).
+    const header = (mid: NfCounters) => residentMasks(snap([dev('1/0', 1, ['ip.header', 'ip.src']), mid, dev('2/0', 2, ['ip.header', 'ip.src'])], [[1, 3, 2]]))['2/0'];
+    expect(header(ttl)).toBe(0b10);
     const natIn = dev('3/0', 3, ['ip.dst'], { postWrites: ['ip.dst'] });
     expect(residentMasks(snap([dev('1/0', 1, ['ip.dst']), natIn, dev('2/0', 2, ['ip.dst'])], [[1, 3, 2]]))).toEqual({ '1/0': 0, '3/0': 1, '2/0': 0 });
   });
