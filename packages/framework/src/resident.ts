@@ -104,18 +104,22 @@ export interface ResidentCounts {
 }
 
 /**
- * The known fields whose bytes overlap field `name`'s (itself included): a write to `ip.ttl` also
- * makes `ip.header` stale. Fields with no known layout overlap only themselves. (`l3` and `l4` fields
- * never overlap: the transport header starts after the IPv4 header's 20 bytes at least.)
+ * The known fields whose bytes a write to field `name` may change (itself included), so that a
+ * write makes them stale: by layout when `name` has one (`ip.ttl` lies inside `ip.header`; `l3` and
+ * `l4` fields never overlap, the transport header starting 20 bytes or more after the IPv4 one),
+ * else by name: `ip` or another `ip.*` name covers every IPv4-header field, `l4`/`l4.*` every
+ * transport one; `eth.*`, `meta.*` and other dotted names (a kernel's own buffers: `acl.key`,
+ * `lpm.hop`) cover none; a bare name (`payload`, `esp`: bytes that may move every header) covers all.
  */
 export function overlappingFields(name: string, layouts: Readonly<Record<string, FieldLayout>> = {}): string[] {
   const all: Record<string, FieldLayout> = { ...PACKET_FIELDS, ...layouts };
   const a = all[name];
-  if (!a) return [name];
-  return Object.keys(all).filter((n) => {
-    const b = all[n];
-    return b.base === a.base && b.offset < a.offset + a.bytes && a.offset < b.offset + b.bytes;
-  });
+  const keys = Object.keys(all);
+  if (a) return keys.filter((n) => all[n].base === a.base && all[n].offset < a.offset + a.bytes && a.offset < all[n].offset + all[n].bytes);
+  const ns = name.split('.')[0];
+  if (ns === 'ip' || ns === 'l4') return [name, ...keys.filter((n) => all[n].base === (ns === 'ip' ? 'l3' : 'l4'))];
+  if (name.includes('.') || name === 'eth' || name === 'meta') return [name];
+  return [name, ...keys];
 }
 
 /** The layout of resident field `name`: from `layouts`, else {@link PACKET_FIELDS}. */

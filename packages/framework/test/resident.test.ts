@@ -122,6 +122,12 @@ describe('ResidentFields', () => {
     expect(overlappingFields('ip.dst').sort()).toEqual(['ip.addrs', 'ip.dst', 'ip.header']);
     expect(overlappingFields('l4.ports').sort()).toEqual(['l4.header', 'l4.ports']);
     expect(overlappingFields('eth.dst')).toEqual(['eth.dst']);
+    expect(overlappingFields('acl.key')).toEqual(['acl.key']);
+    // Without a layout, by name: the NAT's `ip` and `l4`, IPsec's `esp`.
+    expect(overlappingFields('ip')).toEqual(expect.arrayContaining(['ip', 'ip.dst', 'ip.header', 'ip.ttl']));
+    expect(overlappingFields('ip')).not.toContain('l4.ports');
+    expect(overlappingFields('l4')).toEqual(['l4', 'l4.ports', 'l4.header']);
+    expect(overlappingFields('esp')).toEqual(expect.arrayContaining(['esp', 'ip.dst', 'l4.ports']));
     expect(overlappingFields('ip.ttl', { 'ip.ttlproto': { bytes: 2, base: 'l3', offset: 8 } }).sort()).toEqual(['ip.header', 'ip.ttl', 'ip.ttlproto']);
   });
 
@@ -183,6 +189,9 @@ describe('residentMasks (from the chain\u2019s data-sync plan)', () => {
     // A write inside a wider field withholds the wider one (the router's TTL inside ip.header).
     const header = (mid: NfCounters) => residentMasks(snap([dev('1/0', 1, ['ip.header', 'ip.src']), mid, dev('2/0', 2, ['ip.header', 'ip.src'])], [[1, 3, 2]]))['2/0'];
     expect(header(ttl)).toBe(0b10);
+    // The NAT's own write set (`ip`, `l4`): nothing of the IPv4 or transport header stays clean.
+    const nat = dev('3/0', 3, [], { postWrites: ['eth', 'ip', 'l4', 'meta.action'] }, 'cpu');
+    expect(header(nat)).toBe(0);
     const natIn = dev('3/0', 3, ['ip.dst'], { postWrites: ['ip.dst'] });
     expect(residentMasks(snap([dev('1/0', 1, ['ip.dst']), natIn, dev('2/0', 2, ['ip.dst'])], [[1, 3, 2]]))).toEqual({ '1/0': 0, '3/0': 1, '2/0': 0 });
   });
