@@ -3,7 +3,8 @@
 // in empty folders under the OS temp dir
 //   (a) a project installs the tarballs with npm, writes the first NF of the guide from its code,
 //       runs it with `npx gnet run` over a pcap and checks the output (and the kernel version in
-//       emulated mode, built with the installed gnet-compile-kernels);
+//       emulated mode, built with the installed gnet-compile-kernels; and an installed reference NF in
+//       emulated mode, its kernel built on first use into the user cache);
 //   (b) `gnet new --from <reference NF>` copies a reference NF as a template, installs, builds and
 //       runs its tests there (GNET_JOURNEY_TEMPLATES=router,firewall,... picks which; default router).
 // Each phase is timed; the closing JOURNEY line gives the minutes from an empty folder to the first
@@ -158,6 +159,23 @@ describe.skipIf(skip !== null)('journey: packages as npm delivers them', () => {
       const r = ok(run(npm, ['exec', '--', 'gnet', 'run', '--chain', './my-gpu-nf.mjs', '--mode', 'emulated', '--in', 'pcap:in.pcap', '--out', 'pcap:out-emulated.pcap'], { cwd: project, timeout: 60_000 }), 'gnet run --mode emulated');
       expect(r.stderr).toContain('gnet: NF ttl-guard: emulated mode');
       expect(readPcap(join(project, 'out-emulated.pcap')).map((f) => f.bytes)).toEqual(want);
+    });
+
+    it('an installed reference NF runs in emulated mode: its kernel is built on first use, into the user cache', () => {
+      ok(run(npm, ['install', tarballs.get('nf-router') as string, ...npmFlags], { cwd: project, timeout: 240_000 }), 'npm install @gnet/nf-router');
+      writeFileSync(join(project, 'router.json'), JSON.stringify({ router: { routes: ['0.0.0.0/0 1', '10.1.0.0/16 0'], ports: { 1: { mac: '02:00:00:00:00:b0' } }, nexthops: { 0: { port: 1, mac: '02:00:00:00:0a:02' }, 1: { port: 1, mac: '02:00:00:00:0b:02' } } } }));
+      const gnetRun = (mode: string, out: string) => ['exec', '--', 'gnet', 'run', '--chain', 'router', '--config', 'router.json', '--mode', mode, '--in', 'pcap:in.pcap', '--out', `pcap:${out}`];
+      ok(run(npm, gnetRun('cpu', 'router-cpu.pcap'), { cwd: project, timeout: 60_000 }), 'gnet run --chain router --mode cpu');
+      const env = { ...process.env, GNET_KERNEL_CACHE: join(project, 'kernel-cache') };
+      const em = ok(run(npm, gnetRun('emulated', 'router-emulated.pcap'), { cwd: project, timeout: 120_000, env }), 'gnet run --chain router --mode emulated');
+      if (!em.stderr.includes('for the emulated device from')) return void console.log(`journey: installed router in emulated mode: no build on first use?\n${em.stderr}`);
+      expect(existsSync(join(project, 'node_modules', '@gnet', 'nf-router', 'kernels', 'lpm.host.so'))).toBe(false);
+      const cpu = readPcap(join(project, 'router-cpu.pcap')).map((f) => f.bytes);
+      expect(cpu.length).toBeGreaterThan(0);
+      expect(readPcap(join(project, 'router-emulated.pcap')).map((f) => f.bytes)).toEqual(cpu);
+      // Built once: the next run loads it from the cache.
+      const again = ok(run(npm, gnetRun('emulated', 'router-emulated-2.pcap'), { cwd: project, timeout: 120_000, env }), 'gnet run --mode emulated again');
+      expect(again.stderr).not.toContain('for the emulated device from');
     });
 
     it('without a toolchain, the addon install names exactly what is missing', () => {

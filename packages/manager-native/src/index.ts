@@ -48,6 +48,8 @@ export type { PtxParam } from './gpu/ptx.js';
 export {
   HOST_SOURCE_TAG,
   buildHostKernel,
+  cachedHostKernel,
+  hostKernelCacheDir,
   hostCompiler,
   hostKernelEntries,
   hostKernelPath,

@@ -1,9 +1,9 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GpuDevice, KernelArgs, buildHostKernel, hostCompiler, packageRoot, type GpuModule } from '../src/index.js';
+import { GpuDevice, KernelArgs, buildHostKernel, cachedHostKernel, hostCompiler, packageRoot, type GpuModule } from '../src/index.js';
 import { buildLpm, randomAddresses, randomRoutes, referenceLookup } from './lpm-fixture.js';
 
 const root = join(__dirname, '..', '..', '..');
@@ -216,6 +216,26 @@ describe.skipIf(!cxx)('emulated device', () => {
       expect(() => lpm.kernel('gnet_no_such_kernel')).toThrow(
         expect.objectContaining({ code: 'GNET_UNKNOWN_ENTRY', message: expect.stringContaining('entries: gnet_lpm_lookup') }),
       );
+    });
+
+    it('a kernel shipped without its host build (an installed package) is built once into the user cache', () => {
+      const pkg = join(tmp, 'installed', 'kernels');
+      const cache = join(tmp, 'kcache');
+      mkdirSync(pkg, { recursive: true });
+      copyFileSync(lpmCu, join(pkg, 'lpm.cu'));
+      writeFileSync(join(pkg, 'lpm.ptx'), '// the PTX a GPU would load\n');
+      const before = process.env.GNET_KERNEL_CACHE;
+      process.env.GNET_KERNEL_CACHE = cache;
+      try {
+        const mod = dev.loadModule(join(pkg, 'lpm.ptx'));
+        expect(mod.entries).toEqual(['gnet_lpm_lookup']);
+        expect(mod.path.startsWith(cache)).toBe(true);
+        expect(existsSync(join(pkg, 'lpm.host.so'))).toBe(false); // the package folder is not written
+        expect(cachedHostKernel(join(pkg, 'lpm.cu'))).toMatchObject({ soPath: mod.path, state: 'fresh' });
+      } finally {
+        if (before === undefined) delete process.env.GNET_KERNEL_CACHE;
+        else process.env.GNET_KERNEL_CACHE = before;
+      }
     });
 
     it('a host build older than its .cu is refused as stale', () => {

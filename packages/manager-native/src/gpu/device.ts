@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { RequestBatch, nativeBuffer } from './batch.js';
 import { GpuError, toGpuError } from './errors.js';
 import { GpuEvent } from './event.js';
-import { HOST_SOURCE_TAG, hostKernelPath, hostKernelSourceHash } from './host-kernels.js';
+import { HOST_SOURCE_TAG, cachedHostKernel, hostCompiler, hostKernelPath, hostKernelSourceHash } from './host-kernels.js';
 import type { KernelArgs } from './kernel-args.js';
 import { GpuModule } from './module.js';
 import { nativeGpu, type NativeGpu } from './native.js';
@@ -204,8 +204,10 @@ export class GpuDevice {
   /**
    * Loads a kernel module from a `.ptx` path: the PTX itself on a GPU (JIT-compiled by the driver),
    * its host build `<name>.host.so` beside it on the emulated device.
-   * @throws GpuError `GNET_MODULE_LOAD` (no such file, unloadable), `GNET_NO_HOST_MODULE` (emulated, never
-   *   built: run gnet-compile-kernels), `GNET_STALE_MODULE` (emulated, built from older sources), or
+   * On the emulated device a `.host.so` missing beside the `.ptx` (an installed package) is built on
+   * first use from the `.cu` beside it into the user's cache (`hostKernelCacheDir`), with g++.
+   * @throws GpuError `GNET_MODULE_LOAD` (no such file, unloadable), `GNET_NO_HOST_MODULE` (emulated, not
+   *   built and cannot be: no `.cu` or no g++), `GNET_STALE_MODULE` (emulated, built from older sources), or
    *   CudaError from the driver's JIT (with its log).
    */
   loadModule(path: string): GpuModule {
@@ -227,13 +229,24 @@ export class GpuDevice {
       const [id, entries] = call(() => this.native.loadModule(abs, ptx, sigs));
       return new GpuModule(this.native, abs, id, entries);
     }
-    const so = hostKernelPath(abs);
+    let so = hostKernelPath(abs);
     if (!existsSync(so)) {
       if (!existsSync(abs)) throw new GpuError(`no kernel module at ${abs}`, 'GNET_MODULE_LOAD');
-      throw new GpuError(
-        `the emulated device needs the host build of ${abs} (${so}); build it with \`gnet-compile-kernels <package dir>\` (needs g++)`,
-        'GNET_NO_HOST_MODULE',
-      );
+      // Not built beside it (an installed package): build it once into the user's cache.
+      const source = so.replace(/\.host\.so$/, '.cu');
+      if (!existsSync(source) || hostCompiler() === undefined) {
+        throw new GpuError(
+          `the emulated device needs the host build of ${abs} (${so}); build it with \`gnet-compile-kernels <package dir>\` (needs g++${existsSync(source) ? '' : ` and ${source}`})`,
+          'GNET_NO_HOST_MODULE',
+        );
+      }
+      try {
+        const built = cachedHostKernel(source);
+        if (built.state === 'built') console.error(`gnet: built ${built.soPath} for the emulated device from ${source}`);
+        so = built.soPath;
+      } catch (err) {
+        throw new GpuError(`the emulated device needs the host build of ${abs}, and building it failed: ${(err as Error).message}`, 'GNET_NO_HOST_MODULE');
+      }
     }
     const cu = so.replace(/\.host\.so$/, '.cu');
     if (existsSync(cu) && !readFileSync(so).includes(HOST_SOURCE_TAG + hostKernelSourceHash(cu)))

@@ -8,8 +8,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { kernelIncludeDir, kernelSources } from '../kernels.js';
 
 /** Marker the host module carries before its source hash (also searched for in the `.so`'s bytes). */
@@ -98,7 +100,8 @@ export function buildHostKernel(cuPath: string, options: HostKernelBuildOptions 
     `#include ${JSON.stringify(cu)}\n` +
     `GNET_HOST_MODULE(${JSON.stringify(hash)}, ${entries.map((e) => JSON.stringify(e)).join(', ')})\n` +
     entries.map((e) => `GNET_HOST_ENTRY(${e})\n`).join('');
-  const tmp = join(dirname(soPath), `.${basename(soPath)}.${process.pid}.tmp`);
+  // Per process and thread: NF workers of one process may build the same module at once.
+  const tmp = join(dirname(soPath), `.${basename(soPath)}.${process.pid}-${threadId}.tmp`);
   const args = ['-x', 'c++', '-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-pthread', '-I', kernelIncludeDir, '-o', tmp, '-'];
   const r = spawnSync(cxx, args, { input: wrapper, encoding: 'utf8' });
   if (r.status !== 0) {
@@ -107,4 +110,26 @@ export function buildHostKernel(cuPath: string, options: HostKernelBuildOptions 
   }
   renameSync(tmp, soPath);
   return { soPath, entries, state: 'built' };
+}
+
+/**
+ * Where host builds made on first use go: `$GNET_KERNEL_CACHE`, else `$XDG_CACHE_HOME/gnet/kernels`,
+ * else `~/.cache/gnet/kernels`. (An installed package's own folder is never written.)
+ */
+export function hostKernelCacheDir(): string {
+  if (process.env.GNET_KERNEL_CACHE) return resolve(process.env.GNET_KERNEL_CACHE);
+  return join(process.env.XDG_CACHE_HOME ? resolve(process.env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'gnet', 'kernels');
+}
+
+/**
+ * The host build of `cuPath` for the emulated device when none was shipped or built beside it: one
+ * in {@link hostKernelCacheDir}, under the hash of the sources (so a changed `.cu` gets a new build
+ * and an old one is never loaded for it), compiled now when it is not there yet.
+ * @throws Error when there is no host C++ compiler or the compile fails.
+ */
+export function cachedHostKernel(cuPath: string): HostKernelBuild {
+  const cu = resolve(cuPath);
+  const dir = join(hostKernelCacheDir(), hostKernelSourceHash(cu).slice(0, 24));
+  mkdirSync(dir, { recursive: true });
+  return buildHostKernel(cu, { out: join(dir, basename(hostKernelPath(cu))) });
 }
