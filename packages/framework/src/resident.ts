@@ -165,6 +165,8 @@ export class ResidentFields implements ResidentView {
     depth: number,
   ) {
     if (names.length > MAX_RESIDENT_FIELDS) throw new Error(`at most ${MAX_RESIDENT_FIELDS} resident fields per NF`);
+    // Before any row is kept: from now on the manager bumps a slot's epoch per received packet.
+    pool.trackEpochs();
     this.epoch = pool.meta.epoch;
     let words = 0;
     this.fields = names.map((name, k) => {

@@ -68,6 +68,24 @@ describe('PacketPool alloc/free', () => {
     for (const s of [b, c]) expect([m.tsSec[s], m.tsNsec[s]]).toEqual([0, 0]);
   });
 
+
+  it('counts each slot\'s allocations (its epoch), has a random id, and shares the epoch-tracking flag', () => {
+    const pool = PacketPool.create({ slotCount: 1, slotSize: 64 });
+    expect(pool.id).not.toBe(0);
+    expect(PacketPool.create({ slotCount: 1, slotSize: 64 }).id).not.toBe(pool.id);
+    const epochs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = pool.alloc();
+      epochs.push(pool.meta.epoch[s]);
+      pool.free(s);
+    }
+    expect(epochs).toEqual([1, 2, 3]);
+    const other = PacketPool.attach(pool.buffer);
+    expect(other.tracksEpochs).toBe(false);
+    pool.trackEpochs();
+    expect(other.tracksEpochs).toBe(true);
+    expect(other.id).toBe(pool.id);
+  });
   it('ignores and counts indices that are not slots of the pool', () => {
     const pool = PacketPool.create({ slotCount: 8, slotSize: 64 });
     const out = new Uint32Array(8);

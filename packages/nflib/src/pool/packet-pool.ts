@@ -20,6 +20,7 @@ import { isSharedBuffer } from '../ring/sleep.js';
 import {
   POOL_ALIGN,
   POOL_FLAG_DEBUG,
+  POOL_FLAG_EPOCHS,
   POOL_HEADER_BYTES,
   POOL_LAYOUT_VERSION,
   POOL_MAGIC,
@@ -38,8 +39,9 @@ export interface SlotMeta {
   /** Receive timestamp, nanoseconds within the second. */
   readonly tsNsec: Uint32Array;
   /**
-   * How many packets the slot has held (never 0 once it held one): bumped by `allocBurst` and by the
-   * manager each time it receives a frame into a slot it recycled. A packet's identity together with
+   * How many packets the slot has held (never 0 once it held one): bumped by `allocBurst`, and, once
+   * {@link PacketPool.trackEpochs} was called, by the manager each time it receives a frame into a
+   * slot it recycled. A packet's identity together with
    * its slot, so state kept about a packet elsewhere (a device copy of one of its fields) is not
    * mistaken for the next packet's in the same slot.
    */
@@ -213,6 +215,19 @@ export class PacketPool {
       throw new Error('packet pool header does not match its buffer (corrupt or truncated)');
     }
     return new PacketPool(buffer, byteOffset, layout, MpscRing.attach(buffer, byteOffset + layout.ringOffset));
+  }
+
+  /**
+   * Asks every receiver into this pool to bump a slot's epoch for each packet it puts there (see
+   * {@link SlotMeta.epoch}); call it before keeping any state by (slot, epoch). Stays on.
+   */
+  trackEpochs(): void {
+    Atomics.or(this.hdr, PoolWord.FLAGS, POOL_FLAG_EPOCHS);
+  }
+
+  /** Whether {@link PacketPool.trackEpochs} was called (by any thread or process). */
+  get tracksEpochs(): boolean {
+    return (Atomics.load(this.hdr, PoolWord.FLAGS) & POOL_FLAG_EPOCHS) !== 0;
   }
 
   /** This pool's id ({@link PoolWord.POOL_ID}): random, non-zero, fixed when it was formatted. */

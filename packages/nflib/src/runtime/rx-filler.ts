@@ -44,6 +44,9 @@ export class RxFiller implements FrameSink {
   private readonly tsSec: Uint32Array;
   private readonly tsNsec: Uint32Array;
   private readonly epoch: Uint32Array;
+  private readonly pool: PacketPool;
+  /** Whether slot epochs are tracked (read once per burst: `PacketPool.trackEpochs`). */
+  private epochs = false;
   private readonly tSlot: Uint32Array;
   private readonly tOffset: Uint32Array;
   private readonly tLength: Uint32Array;
@@ -74,6 +77,7 @@ export class RxFiller implements FrameSink {
     this.tsSec = pool.meta.tsSec;
     this.tsNsec = pool.meta.tsNsec;
     this.epoch = pool.meta.epoch;
+    this.pool = pool;
     this.tSlot = t.slot;
     this.tOffset = t.offset;
     this.tLength = t.length;
@@ -94,6 +98,7 @@ export class RxFiller implements FrameSink {
     this.fd = fd;
     this.count = 0;
     this.bytes = 0;
+    this.epochs = this.pool.tracksEpochs;
   }
 
   /** Takes one frame from the port (see `FrameSink.push`). */
@@ -144,7 +149,8 @@ export class RxFiller implements FrameSink {
     this.tsNsec[slot] = tsNsec;
     // A new packet in the slot (the manager recycles slots through its cache, not the pool's
     // alloc): state kept about the old one elsewhere (a device copy of a field) must not match.
-    this.epoch[slot] = (this.epoch[slot] + 1) >>> 0 || 1;
+    // Only while someone keeps such state: otherwise the table's load and store are wasted.
+    if (this.epochs) this.epoch[slot] = (this.epoch[slot] + 1) >>> 0 || 1;
     // Flow hash over the 5-tuple of IPv4 and IPv6 (behind one VLAN tag or none; 0 for other
     // frames): picks the instance, keeps a flow together.
     let h = 0;
