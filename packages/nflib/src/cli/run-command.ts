@@ -33,7 +33,8 @@ Chain:
   --workers N          worker threads per instance (G-NET's -k; default 1): each is an
                        instance with its own ring, stream and pipeline buffers
   --schedule P         gnet|fair|uncoordinated|off: G-NET's scheduler sets the batch size and
-                       SM share of NFs running kernels once a second (default gnet; needs
+                       SM share of NFs running kernels once a second, and which resident
+                       fields they may reuse from the data-sync plan (default gnet; needs
                        @gnet/framework; shown in stats and the summary's "policy")
   --latency-bound US   the scheduler's latency bound for the chain, µs (default 1000)
   --sms N              SMs the scheduler shares out (default: the GPU's, else 8)
