@@ -106,6 +106,8 @@ export class EspJobs {
     this.moveDst = new Uint32Array(burst);
     this.moveSrc = new Uint32Array(burst);
     this.moveLen = new Uint32Array(burst);
+    // An addon that predates moveRanges fails here, when the NF starts, not on every batch.
+    moveRanges(new Uint8Array(0), this.moveDst, this.moveSrc, this.moveLen, 0);
   }
 
   /** Records a move of `len` bytes from `src` to `dst` in the batch's data. */
@@ -116,10 +118,15 @@ export class EspJobs {
     this.moveLen[k] = len;
   }
 
-  /** Does the recorded moves (one native call) and forgets them. */
+  /**
+   * Does the recorded moves (one native call) and forgets them.
+   * @throws Error when a move lay outside `data` (it was skipped: the headers written next would
+   * land on a packet that did not move, so the batch must not go on).
+   */
   flushMoves(data: Uint8Array): void {
-    if (this.moveCount > 0) moveRanges(data, this.moveDst, this.moveSrc, this.moveLen, this.moveCount);
+    const n = this.moveCount;
     this.moveCount = 0;
+    if (n > 0 && moveRanges(data, this.moveDst, this.moveSrc, this.moveLen, n) !== n) throw new Error(`EspJobs.flushMoves: a move of the batch lay outside its data`);
   }
 }
 

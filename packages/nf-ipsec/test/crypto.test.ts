@@ -218,3 +218,17 @@ describe('back ends agree', () => {
     }
   });
 });
+
+describe('EspJobs payload moves', () => {
+  it('does a batch of moves in one call, and refuses a batch whose move lies outside the data', () => {
+    const jobs = new EspJobs(4);
+    const data = Uint8Array.from({ length: 64 }, (_, i) => i);
+    jobs.move(36, 0, 8);
+    jobs.flushMoves(data);
+    expect([...data.subarray(36, 44)]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(jobs.moveCount).toBe(0);
+    jobs.move(60, 0, 8); // runs past the end: skipped by the native call, so the batch must stop
+    expect(() => jobs.flushMoves(data)).toThrow(/outside its data/);
+    expect(jobs.moveCount).toBe(0);
+  });
+});

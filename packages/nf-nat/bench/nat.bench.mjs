@@ -129,14 +129,17 @@ const frames = buildFrames();
 const setupOrder = shuffled(FLOWS, 1);
 const cfg = parseNatConfig({ external: ['203.0.113.0/26'], maxFlows: FLOWS, sweepPerBatch: 64 });
 
-/** Each flow's reply: its translated frame with addresses and ports swapped. */
-function buildReplies(nat) {
+/**
+ * Each flow's reply: its frame translated by `translate(view, bytes)` (outbound, at offset 0), with
+ * addresses and ports swapped.
+ */
+function buildReplies(translate) {
   const replies = new Uint8Array(frames.length);
   const work = new Uint8Array(SIZE);
   const wv = new DataView(work.buffer);
   for (let i = 0; i < FLOWS; i++) {
     work.set(frames.subarray(i * SIZE, i * SIZE + SIZE));
-    nat.process(wv, work, 0, SIZE, 0);
+    translate(wv, work);
     const r = replies.subarray(i * SIZE, i * SIZE + SIZE);
     r.set(work);
     r.set(work.subarray(30, 34), 26);
@@ -177,7 +180,7 @@ for (const variant of ['handler', 'engine']) {
   drops = 0;
   const setupS = runBatches(FLOWS, 0, handler);
   if (drops > 0 || nat.sessions !== FLOWS) throw new Error(`setup: ${drops} drops, ${nat.sessions} sessions, counters ${nat.counters.join(',')}`);
-  const replies = buildReplies(nat);
+  const replies = buildReplies((wv, work) => nat.process(wv, work, 0, SIZE, 0));
   for (const [dir, src, port] of [
     ['outbound', frames, 0],
     ['inbound', replies, 1],
@@ -263,22 +266,7 @@ function mapPeer() {
       for (let i = 0; i < b.count; i++) inbound(b.view, b.data, b.offsets[i]);
     },
     /** Each flow's reply to its translated frame (addresses and ports swapped). */
-    replies() {
-      const replies = new Uint8Array(frames.length);
-      const work = new Uint8Array(SIZE);
-      const wv = new DataView(work.buffer);
-      for (let i = 0; i < FLOWS; i++) {
-        work.set(frames.subarray(i * SIZE, i * SIZE + SIZE));
-        outbound(wv, work, 0);
-        const r = replies.subarray(i * SIZE, i * SIZE + SIZE);
-        r.set(work);
-        r.set(work.subarray(30, 34), 26);
-        r.set(work.subarray(26, 30), 30);
-        r.set(work.subarray(36, 38), 34);
-        r.set(work.subarray(34, 36), 36);
-      }
-      return replies;
-    },
+    replies: () => buildReplies((wv, work) => outbound(wv, work, 0)),
     clear() {
       out.clear();
       back.clear();

@@ -12,7 +12,7 @@
  * internal endpoint has sent to; it counts as a session.
  * @module
  */
-import { Action, checksumAdjust16, decrementIp4Ttl, checksumAdjust32, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
+import { Action, checksumAdjust16, checksumAdjust32, decrementIp4Ttl, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
 import type { NatConfig } from './config.js';
 import { FlowTable, KEY3_MASK, KeyKind, SLOT_WORDS, hashKey, homeOf } from './flow-table.js';
 import { PortAllocator } from './port-alloc.js';
@@ -1099,7 +1099,6 @@ function translate(view: DataView, l3: number, l4: number, proto: number, addrFi
   view.setUint16(ck, proto === UDP && r === 0 ? 0xffff : r);
 }
 
-/** Decrements the TTL of the IPv4 header at `l3` and updates its checksum. */
 /** ~(a + d) folded to 16 bits (a and d small non-negative sums, far below 2^31). */
 function fold16(a: number, d: number): number {
   let x = a + d;

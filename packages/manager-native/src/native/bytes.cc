@@ -5,16 +5,15 @@
 #include <cstring>
 #include <string>
 
+#include "typed_array.h"
+
 namespace gnet::bytes {
 
 namespace {
 
-// A typed array of exactly the element type `want` (`As<T>()` alone would reinterpret any other).
 template <typename T>
 T Typed(const Napi::Value& v, napi_typedarray_type want, const char* what, const char* kind) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
-    throw Napi::TypeError::New(v.Env(), std::string("moveRanges: ") + what + " must be a " + kind);
-  return v.As<T>();
+  return ExactTypedArray<T>(v, want, "moveRanges", what, kind);
 }
 
 }  // namespace

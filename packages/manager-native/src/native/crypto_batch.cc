@@ -15,6 +15,8 @@
 
 #include <vector>
 
+#include "typed_array.h"
+
 #ifdef GNET_HAVE_OPENSSL
 // The SHA_CTX API is deprecated in OpenSSL 3 but is the cheapest way to restart HMAC from the
 // precomputed ipad/opad states (a struct copy instead of EVP_MD_CTX_copy_ex's allocations).
@@ -195,12 +197,9 @@ class EspCrypto : public Napi::ObjectWrap<EspCrypto> {
     return true;
   }
 
-  // A typed array of exactly the element type `want` (`As<T>()` alone would reinterpret any other).
   template <typename T>
   static T Typed(const Napi::Value& v, napi_typedarray_type want, const char* what, const char* kind) {
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
-      throw Napi::TypeError::New(v.Env(), std::string("EspCrypto.run: ") + what + " must be a " + kind);
-    return v.As<T>();
+    return ExactTypedArray<T>(v, want, "EspCrypto.run", what, kind);
   }
 
   Napi::Value Run(const Napi::CallbackInfo& info) {

@@ -124,7 +124,6 @@ export class PacketBatch {
       dst.lengths[i] = this.lengths[d + i];
     }
   }
-
 }
 
 /**

@@ -316,7 +316,15 @@ export class Manager {
     // A stable order, so a flow keeps its instance while others join or leave at the end.
     list.sort((a, b) => a.instanceId - b.instanceId);
     this.byService.set(inst.serviceId, list);
+    this.registryChanged();
+  }
+
+  /** An instance joined or left: settings that depend on who is running are made again. */
+  private registryChanged(): void {
     this.grantSpin();
+    // A device copy that was clean along the old chain may not be along the new one (an NF that
+    // rewrites the field joined), so resident-field reuse waits for the policy's next decision.
+    for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.RESIDENT, 0);
   }
 
   /**
@@ -328,12 +336,7 @@ export class Manager {
     const oversubscribed = this.instances.length + 1 > availableParallelism();
     this.bellSleep = oversubscribed && this.instances.every((i) => i.ringsBell);
     const spin = oversubscribed ? 0 : NF_SPIN_US;
-    for (const inst of this.instances) {
-      Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
-      // The chain changed: a device copy that was clean along the old one may not be along the new
-      // one (an NF that rewrites the field joined), so reuse waits for the policy's next decision.
-      Atomics.store(inst.ctl, ControlWord.RESIDENT, 0);
-    }
+    for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
   }
 
   /** True when an NF has handed back a batch the manager has not taken yet. */
@@ -786,7 +789,7 @@ export class Manager {
       const k = list.indexOf(inst);
       if (k >= 0) list.splice(k, 1);
     }
-    this.grantSpin();
+    this.registryChanged();
     const owner = inst.index + 1;
     // Batches it returned are routed normally; the ones it held or had queued are lost with it.
     this.drainNf(inst);
