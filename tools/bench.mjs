@@ -63,7 +63,13 @@ const machine = [
   `- GPU: ${await gpuLine()}`,
   `- Date: ${new Date().toISOString()}; ${process.env.BENCH_QUICK === '1' ? 'quick run (BENCH_QUICK=1)' : 'full run'}${filters.length ? ` of the benches matching ${filters.map((f) => `\`${f}\``).join(', ')}` : ''}`,
 ];
-const out = join(root, 'docs', 'BENCHMARKS.md');
+// BENCH_OUT: another report file (the lent GPU machine writes docs/BENCHMARKS-gpu.md).
+const out = process.env.BENCH_OUT ? join(root, process.env.BENCH_OUT) : join(root, 'docs', 'BENCHMARKS.md');
+const gpuReport = join(root, 'docs', 'BENCHMARKS-gpu.md');
+if (out !== gpuReport && existsSync(gpuReport)) {
+  const when = /^- Date: (.*)$/m.exec(readFileSync(gpuReport, 'utf8'))?.[1] ?? 'an earlier run';
+  machine.push(`- GPU rows measured on a lent GPU machine: [BENCHMARKS-gpu.md](BENCHMARKS-gpu.md) (${when})`);
+}
 // A filtered run keeps the other groups of the previous file, and says when those were measured.
 if (filters.length && existsSync(out)) {
   const dates = readFileSync(out, 'utf8')

@@ -75,6 +75,9 @@ const xz = spawnSync('xz', ['-6', '-T0', '-c', process.execPath], { stdio: ['ign
 closeSync(nodeXz);
 if (xz.status !== 0) fail('xz of the node binary failed');
 writeFileSync(join(out, 'node-version.txt'), `${process.version}\n`);
+// The router bench's full Internet table (../shared does not travel to the device): 2.8 MB.
+const routes = join(root, '..', 'shared', 'data', 'routes', 'internet-prefixes.txt.gz');
+if (existsSync(routes)) writeFileSync(join(out, 'internet-prefixes.txt.gz'), readFileSync(routes));
 const mb = (f) => (statSync(join(out, f)).size / 2 ** 20).toFixed(1);
 console.log(`gpu-bundle: .gpu/runtime.tar.xz ${mb('runtime.tar.xz')} MiB (${built.length} build outputs, ${modules.length} modules), .gpu/node.xz ${mb('node.xz')} MiB (${process.version})`);
 console.log('gpu-bundle: on the device, from the repository root: bash tools/gpu-check.sh (carry: [".gpu"])');

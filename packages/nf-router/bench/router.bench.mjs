@@ -30,7 +30,9 @@ const gbps = (mpps) => (mpps * 64 * 8) / 1e3; // 64 B frames
 const NHOPS = 64;
 
 // --- The table: the shared snapshot, or a generated one with its prefix-length mix.
-const shared = [here('../../../../shared/data/routes/internet-prefixes.txt.gz'), '/work/shared/data/routes/internet-prefixes.txt.gz'].find((f) => existsSync(f)) ?? '';
+// BENCH_ROUTES names the snapshot where ../shared is absent (tools/gpu-check.sh carries it in .gpu/).
+const shared =
+  [process.env.BENCH_ROUTES, here('../../../../shared/data/routes/internet-prefixes.txt.gz'), '/work/shared/data/routes/internet-prefixes.txt.gz'].find((f) => f && existsSync(f)) ?? '';
 let routeText;
 let tableNote;
 const hopOf = (net, len) => (Math.imul((net ^ (len << 27)) >>> 0, 2654435761) >>> 0) % NHOPS;
