@@ -7,7 +7,8 @@
 # ./gpu-out): gpu-info.json, gpu-tests.log, gpu-tests.json (vitest's report), bench.log and
 # BENCHMARKS-gpu.md (the benches' report for this machine; commit it as docs/BENCHMARKS-gpu.md).
 # Budget: everything ends by GPU_CHECK_S seconds (default 540); the tests get GPU_TEST_S (default
-# 200) of it, and each bench what is left (a bench is skipped with under 30 s left).
+# 200) of it, and each bench what is left (a bench is skipped with under 30 s left). GPU_BENCHES
+# overrides the list (name:quick ...); GPU_KEEP_REPORT=1 keeps the committed report's other groups.
 # Example (the device tool): run({ command: "bash tools/gpu-check.sh", carry: [".gpu"], timeout_s: 580 })
 set -u
 start=$(date +%s)
@@ -65,9 +66,9 @@ tail -n 25 "$OUT/gpu-tests.log"
 # committed BENCHMARKS.md ran on). The GPU goals' rows come first.
 [ -f .gpu/internet-prefixes.txt.gz ] && export BENCH_ROUTES="$PWD/.gpu/internet-prefixes.txt.gz"
 export BENCH_OUT=docs/BENCHMARKS-gpu.md
-rm -f "$BENCH_OUT"
+[ "${GPU_KEEP_REPORT:-0}" = 1 ] || rm -f "$BENCH_OUT"  # 1: measure again only the groups of GPU_BENCHES
 rc_bench=0
-for spec in esp:0 router:0 gpu-proxy:0 framework:1 chain:1; do
+for spec in ${GPU_BENCHES:-esp:0 router:0 gpu-proxy:0 framework:0 chain:0}; do
   name=${spec%%:*}
   budget=$(($(left) - 10))
   if [ "$budget" -lt 30 ]; then echo "gpu-check: bench $name skipped: ${budget} s left"; rc_bench=1; continue; fi

@@ -23,7 +23,7 @@ export {
 } from './kernels.js';
 export type { PtxFreshness } from './kernels.js';
 export { EspCryptoBatch, espCryptoInfo, ESP_SA_KEY_BYTES, type EspCryptoInfo } from './crypto.js';
-export { moveRanges } from './bytes.js';
+export { copyRanges, moveRanges } from './bytes.js';
 export { AfPacketSocket, AfPacketError } from './afpacket.js';
 export type { AfPacketSocketOptions, AfPacketStats, FanoutMode } from './afpacket.js';
 export {

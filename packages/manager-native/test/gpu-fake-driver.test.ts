@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CudaError, GpuDevice, KernelArgs, gpuInfo, hostCompiler } from '../src/index.js';
 import { lpmOnDevice } from './gpu-lpm-suite.js';
@@ -145,5 +148,41 @@ describe.skipIf(!cxx)('GPU backend over a stand-in driver', () => {
     expect(err).toMatchObject({ name: 'CudaError', call: 'cuEventSynchronize', result: 700, code: 'CUDA_ERROR_ILLEGAL_ADDRESS' });
     expect((err as Error).message).toContain('illegal memory access');
     expect((err as Error).message).toContain('stream of client 4');
+  });
+});
+
+describe.skipIf(!cxx)('one device per process at a time, switched once no thread has it open', () => {
+  it('a closed gpu device gives way to the emulated one and back; while another thread holds one, the other mode is refused', async () => {
+    GpuDevice.open().close(); // the gpu device the tests above left open in this thread
+    const em = GpuDevice.open({ mode: 'emulated' });
+    expect(em.mode).toBe('emulated');
+    const d = em.malloc(64);
+    em.memcpyHtoD(d, new Uint8Array(64).fill(9), 0, 64);
+    const back = new Uint8Array(64);
+    em.memcpyDtoH(back, 0, d, 64);
+    expect(back.every((b) => b === 9)).toBe(true);
+    em.close();
+
+    // Another thread opens the emulated device and keeps it: gpu mode is refused until it lets go.
+    const dist = pathToFileURL(join(root, 'packages/manager-native/dist/index.js')).href;
+    const w = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       import(${JSON.stringify(dist)}).then(({ GpuDevice }) => {
+         GpuDevice.open({ mode: 'emulated' });
+         parentPort.postMessage('open');
+         parentPort.once('message', () => process.exit(0));
+       });`,
+      { eval: true },
+    );
+    await once(w, 'message');
+    expect(() => GpuDevice.open({ mode: 'gpu' })).toThrow(/already open in emulated mode by 1 thread/);
+    expect(GpuDevice.open({ mode: 'auto' }).mode).toBe('emulated'); // auto shares what is open
+    GpuDevice.open().close();
+    w.postMessage('exit');
+    await once(w, 'exit');
+    const g = GpuDevice.open({ mode: 'gpu' });
+    expect(g.mode).toBe('gpu');
+    expect(g.name).toBe('gnet fake GPU');
+    g.close();
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The GPU side of the gateway: per pipeline buffer, the batch's ESP packets gathered into pinned
  * memory (4-byte aligned, each followed by room for its ICV) with the job arrays of kernels/esp.cu,
- * and their device copies; `gather` before the kernel, `scatter` after it.
+ * and their device copies; `gather` before the kernel, `scatter` after it. Both copy the whole batch
+ * in one native call ({@link copyRanges}): V8 copies out of the shared pool byte by byte when the
+ * alignments differ, which cost more than the crypto on the GPU.
  * @module
  */
 import type { GpuDevice, DevicePtr, KernelArgs, LaunchShape, GpuStream } from '@gnet/manager-native';
-import { kernelModulePath } from '@gnet/manager-native';
+import { copyRanges, kernelModulePath } from '@gnet/manager-native';
 import type { PacketBatch } from '@gnet/nflib';
 import { ICV_BYTES, type EspJobs } from './esp.js';
 
@@ -32,12 +34,20 @@ export interface EspGpuBuffer {
   used: number;
   /** Device copies. */
   d: { pkts: DevicePtr; off: DevicePtr; len: DevicePtr; job: DevicePtr; ok: DevicePtr };
+  /** The copies of one gather or scatter: destination and source offsets and lengths. */
+  copy: { dst: Uint32Array; src: Uint32Array; len: Uint32Array };
 }
 
-/** Allocates a buffer for batches of up to `burst` packets of at most `slot` bytes. */
+/**
+ * Allocates a buffer for batches of up to `burst` packets of at most `slot` bytes.
+ * @throws Error when the addon predates `copyRanges` (here, not on the first batch).
+ */
 export function allocEspGpuBuffer(device: GpuDevice, burst: number, slot: number, jobs: EspJobs): EspGpuBuffer {
   const bytes = burst * slot;
+  const copy = { dst: new Uint32Array(burst), src: new Uint32Array(burst), len: new Uint32Array(burst) };
+  copyRanges(new Uint8Array(0), copy.dst, new Uint8Array(0), copy.src, copy.len, 0);
   return {
+    copy,
     jobs,
     pkts: new Uint8Array(device.hostAlloc(bytes).buffer),
     off: new Uint32Array(device.hostAlloc(burst * 4).buffer),
@@ -51,8 +61,9 @@ export function allocEspGpuBuffer(device: GpuDevice, burst: number, slot: number
 
 /** Copies each job's ESP packet (and ICV room) into the buffer and fills the kernel's job arrays. */
 export function gatherJobs(batch: PacketBatch, buf: EspGpuBuffer): void {
-  const { jobs } = buf;
+  const { jobs, copy } = buf;
   let at = 0;
+  let k = 0;
   for (let i = 0; i < batch.count; i++) {
     const e = jobs.encSa[i];
     const d = jobs.decSa[i];
@@ -64,9 +75,12 @@ export function gatherJobs(batch: PacketBatch, buf: EspGpuBuffer): void {
     buf.job[i] = e >= 0 ? e * 2 : d * 2 + 1;
     buf.off[i] = at;
     buf.len[i] = jobs.len[i];
-    buf.pkts.set(batch.data.subarray(jobs.off[i], jobs.off[i] + n), at);
+    copy.dst[k] = at;
+    copy.src[k] = jobs.off[i];
+    copy.len[k++] = n;
     at += n; // a multiple of 4: the kernel reads words
   }
+  if (copyRanges(buf.pkts, copy.dst, batch.data, copy.src, copy.len, k) !== k) throw new Error('gatherJobs: a packet of the batch lay outside its data');
   buf.used = at;
 }
 
@@ -92,12 +106,16 @@ export function queueDtoH(stream: GpuStream, buf: EspGpuBuffer, count: number): 
 
 /** Copies the kernel's results back into the batch's packets and the jobs' `ok`. */
 export function scatterJobs(batch: PacketBatch, buf: EspGpuBuffer): void {
-  const { jobs } = buf;
+  const { jobs, copy } = buf;
+  let k = 0;
   for (let i = 0; i < batch.count; i++) {
     if (buf.job[i] < 0) continue;
     jobs.ok[i] = buf.ok[i];
+    if (buf.ok[i] !== 1) continue;
     // Only what the kernel changed: the ciphertext/plaintext and, encrypting, the ICV.
-    const n = jobs.len[i] + (jobs.encSa[i] >= 0 ? ICV_BYTES : 0);
-    if (buf.ok[i] === 1) batch.data.set(buf.pkts.subarray(buf.off[i] + 16, buf.off[i] + n), jobs.off[i] + 16);
+    copy.dst[k] = jobs.off[i] + 16;
+    copy.src[k] = buf.off[i] + 16;
+    copy.len[k++] = jobs.len[i] + (jobs.encSa[i] >= 0 ? ICV_BYTES : 0) - 16;
   }
+  if (copyRanges(batch.data, copy.dst, buf.pkts, copy.src, copy.len, k) !== k) throw new Error('scatterJobs: a packet of the batch lay outside its data');
 }

@@ -24,6 +24,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceValue("shmUnlink", Napi::Function::New(env, shm::Unlink), napi_enumerable),
                              InstanceValue("crypto", crypto::DefineBinding(env), napi_enumerable),
                              InstanceValue("moveRanges", Napi::Function::New(env, bytes::MoveRanges), napi_enumerable),
+                             InstanceValue("copyRanges", Napi::Function::New(env, bytes::CopyRanges), napi_enumerable),
                          });
   }
 

@@ -1,4 +1,4 @@
-// Batch byte moves inside one buffer; see bytes.h.
+// Batch byte moves inside one buffer and copies between two; see bytes.h.
 #include "bytes.h"
 
 #include <cstdint>
@@ -12,8 +12,39 @@ namespace gnet::bytes {
 namespace {
 
 template <typename T>
-T Typed(const Napi::Value& v, napi_typedarray_type want, const char* what, const char* kind) {
-  return ExactTypedArray<T>(v, want, "moveRanges", what, kind);
+T Typed(const Napi::Value& v, napi_typedarray_type want, const char* call, const char* what, const char* kind) {
+  return ExactTypedArray<T>(v, want, call, what, kind);
+}
+
+// The ranges of one call: destination and source offsets and lengths, and how many to copy.
+struct Ranges {
+  Napi::Uint32Array dst, src, len;
+  uint32_t count;
+};
+
+// The call's dst, src and len arrays and its count (at info[dstAt], ...); a count beyond an array throws.
+Ranges rangesOf(const Napi::CallbackInfo& info, const char* call, int dstAt, int srcAt, int lenAt, int countAt) {
+  Ranges r{Typed<Napi::Uint32Array>(info[dstAt], napi_uint32_array, call, "dst", "Uint32Array"),
+           Typed<Napi::Uint32Array>(info[srcAt], napi_uint32_array, call, "src", "Uint32Array"),
+           Typed<Napi::Uint32Array>(info[lenAt], napi_uint32_array, call, "len", "Uint32Array"),
+           info[countAt].ToNumber().Uint32Value()};
+  if (r.count > r.dst.ElementLength() || r.count > r.src.ElementLength() || r.count > r.len.ElementLength()) {
+    throw Napi::RangeError::New(info.Env(), std::string(call) + ": count exceeds an array");
+  }
+  return r;
+}
+
+// memmove of each range from `from` + src[i] to `to` + dst[i]; a range outside either buffer is
+// skipped, never overrun. Returns how many ranges were copied.
+uint32_t copyAll(uint8_t* to, uint64_t toSize, const uint8_t* from, uint64_t fromSize, const Ranges& r) {
+  uint32_t copied = 0;
+  for (uint32_t i = 0; i < r.count; ++i) {
+    const uint64_t d = r.dst[i], s = r.src[i], n = r.len[i];
+    if (d + n > toSize || s + n > fromSize) continue;  // the caller's bug: refuse, never overrun
+    memmove(to + d, from + s, n);
+    ++copied;
+  }
+  return copied;
 }
 
 }  // namespace
@@ -21,24 +52,18 @@ T Typed(const Napi::Value& v, napi_typedarray_type want, const char* what, const
 Napi::Value MoveRanges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "moveRanges(data, dst, src, len, count)");
-  Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[0], napi_uint8_array, "data", "Uint8Array");
-  Napi::Uint32Array dst = Typed<Napi::Uint32Array>(info[1], napi_uint32_array, "dst", "Uint32Array");
-  Napi::Uint32Array src = Typed<Napi::Uint32Array>(info[2], napi_uint32_array, "src", "Uint32Array");
-  Napi::Uint32Array len = Typed<Napi::Uint32Array>(info[3], napi_uint32_array, "len", "Uint32Array");
-  const uint32_t count = info[4].ToNumber().Uint32Value();
-  if (count > dst.ElementLength() || count > src.ElementLength() || count > len.ElementLength()) {
-    throw Napi::RangeError::New(env, "moveRanges: count exceeds an array");
-  }
-  uint8_t* base = data.Data();
-  const uint64_t size = data.ByteLength();
-  uint32_t moved = 0;
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint64_t d = dst[i], s = src[i], n = len[i];
-    if (d + n > size || s + n > size) continue;  // the caller's bug: refuse, never overrun
-    memmove(base + d, base + s, n);
-    ++moved;
-  }
-  return Napi::Number::New(env, moved);
+  Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[0], napi_uint8_array, "moveRanges", "data", "Uint8Array");
+  const Ranges r = rangesOf(info, "moveRanges", 1, 2, 3, 4);
+  return Napi::Number::New(env, copyAll(data.Data(), data.ByteLength(), data.Data(), data.ByteLength(), r));
+}
+
+Napi::Value CopyRanges(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6) throw Napi::TypeError::New(env, "copyRanges(to, dst, from, src, len, count)");
+  Napi::Uint8Array to = Typed<Napi::Uint8Array>(info[0], napi_uint8_array, "copyRanges", "to", "Uint8Array");
+  Napi::Uint8Array from = Typed<Napi::Uint8Array>(info[2], napi_uint8_array, "copyRanges", "from", "Uint8Array");
+  const Ranges r = rangesOf(info, "copyRanges", 1, 3, 4, 5);
+  return Napi::Number::New(env, copyAll(to.Data(), to.ByteLength(), from.Data(), from.ByteLength(), r));
 }
 
 }  // namespace gnet::bytes

@@ -258,6 +258,8 @@ Batch decode(Napi::Env env, EnvState& st, const Napi::Value& wordsV, uint32_t n,
 
 // ---- binding functions ----------------------------------------------------------------------------
 
+void closeAll(Napi::Env env, EnvState& st, bool detach);
+
 // open({ mode: 'gpu'|'emulated'|'auto', device?, threads? }) -> { mode, reason, name, ... }
 Napi::Value Open(const Napi::CallbackInfo& info, EnvState& st) {
   Napi::Env env = info.Env();
@@ -277,6 +279,7 @@ Napi::Value Open(const Napi::CallbackInfo& info, EnvState& st) {
       opt.device = static_cast<int>(u32(env, o.Get("device"), "device"));
     if (o.Has("threads") && !o.Get("threads").IsUndefined()) opt.threads = u32(env, o.Get("threads"), "threads");
   }
+  if (st.proxy != nullptr) closeAll(env, st, true);  // a second open without a close starts afresh
   Proxy& px = Proxy::open(opt);
   st.proxy = &px;
   const DeviceInfo& d = px.info();
@@ -309,6 +312,8 @@ void closeAll(Napi::Env env, EnvState& st, bool detach) {
       }
   }
   st.hostWrappers.clear();
+  st.proxy = nullptr;
+  Proxy::release();
   (void)env;
 }
 

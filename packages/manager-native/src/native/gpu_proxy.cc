@@ -14,7 +14,10 @@ constexpr size_t kFreedMemory = 4096;          // freed allocations remembered t
 constexpr uint32_t kMaxSharedMem = 48 * 1024;  // CUDA's dynamic shared memory without an opt-in
 
 std::mutex g_openMutex;
-Proxy* g_proxy = nullptr;  // never destroyed: streams and pool threads may outlive static destructors
+// Never destroyed, also when retired by a switch of mode: streams and pool threads may outlive static
+// destructors, and a retired device's host blocks may still back a JS ArrayBuffer.
+Proxy* g_proxy = nullptr;
+unsigned g_clients = 0;  // threads that have g_proxy open (under g_openMutex)
 
 std::string hex(uint64_t v) {
   std::ostringstream o;
@@ -72,12 +75,18 @@ Proxy& Proxy::open(const OpenOptions& opt) {
   std::lock_guard<std::mutex> lock(g_openMutex);
   if (g_proxy != nullptr) {
     const Mode m = g_proxy->mode();
-    if ((opt.want == OpenOptions::Want::Gpu && m != Mode::Gpu) ||
-        (opt.want == OpenOptions::Want::Emulated && m != Mode::Emulated))
+    const bool conflict = (opt.want == OpenOptions::Want::Gpu && m != Mode::Gpu) ||
+                          (opt.want == OpenOptions::Want::Emulated && m != Mode::Emulated);
+    if (!conflict) {
+      ++g_clients;
+      return *g_proxy;
+    }
+    if (g_clients > 0)
       throw Error("GNET_MODE_CONFLICT",
                   std::string("the process's GPU proxy is already open in ") + (m == Mode::Gpu ? "gpu" : "emulated") +
-                      " mode; one process serves one device (open it with mode 'auto' to share it)");
-    return *g_proxy;
+                      " mode by " + std::to_string(g_clients) +
+                      " thread(s); one process serves one device at a time (open it with mode 'auto' to share it)");
+    g_proxy = nullptr;  // nobody has it open: retire it, and open the mode asked for
   }
   std::unique_ptr<Backend> backend;
   std::string reason;
@@ -104,7 +113,13 @@ Proxy& Proxy::open(const OpenOptions& opt) {
     }
   }
   g_proxy = new Proxy(std::move(backend), std::move(reason));
+  ++g_clients;
   return *g_proxy;
+}
+
+void Proxy::release() {
+  std::lock_guard<std::mutex> lock(g_openMutex);
+  if (g_clients > 0) --g_clients;
 }
 
 Proxy::Proxy(std::unique_ptr<Backend> backend, std::string reason)

@@ -45,9 +45,13 @@ enum class ArgType : uint32_t { U8 = 1, I8, U16, I16, U32, I32, U64, I64, F32, F
 
 class Proxy {
  public:
-  // Opens the process's device, or returns the one already open when `opt` is compatible with it.
-  // Throws Error GNET_MODE_CONFLICT when another mode is open, GNET_NO_GPU when mode gpu has no GPU.
+  // Opens the process's device for one more client (a thread), or returns the one already open when
+  // `opt` is compatible with it. When no client has the device open, another mode replaces it (the old
+  // one is retired, never destroyed). Throws Error GNET_MODE_CONFLICT when another mode is open,
+  // GNET_NO_GPU when mode gpu has no GPU.
   static Proxy& open(const OpenOptions& opt);
+  // The end of one client's open (its resources are already released).
+  static void release();
 
   Mode mode() const { return backend_->mode(); }
   const DeviceInfo& info() const { return info_; }
