@@ -83,9 +83,10 @@ export class GpuDevice {
 
   /**
    * Opens the device in this thread; the first open in the process chooses it, later ones share it.
-   * Opening again in the same thread returns the same object.
+   * Opening again in the same thread returns the same object. Once every thread has closed it, an
+   * open in the other mode replaces it (e.g. a test that runs `emulated`, then `gpu`).
    * @throws GpuError `GNET_NO_GPU` (mode `gpu` without a usable GPU, with the driver's reason), or
-   *   `GNET_MODE_CONFLICT` (the process already runs the other mode).
+   *   `GNET_MODE_CONFLICT` (a thread of this process has the other mode open).
    */
   static open(options: GpuOpenOptions = {}): GpuDevice {
     const mode = options.mode ?? 'auto';
