@@ -11,11 +11,6 @@ namespace gnet::bytes {
 
 namespace {
 
-template <typename T>
-T Typed(const Napi::Value& v, napi_typedarray_type want, const char* call, const char* what, const char* kind) {
-  return ExactTypedArray<T>(v, want, call, what, kind);
-}
-
 // The ranges of one call: destination and source offsets and lengths, and how many to copy.
 struct Ranges {
   Napi::Uint32Array dst, src, len;
@@ -24,9 +19,9 @@ struct Ranges {
 
 // The call's dst, src and len arrays and its count (at info[dstAt], ...); a count beyond an array throws.
 Ranges rangesOf(const Napi::CallbackInfo& info, const char* call, int dstAt, int srcAt, int lenAt, int countAt) {
-  Ranges r{Typed<Napi::Uint32Array>(info[dstAt], napi_uint32_array, call, "dst", "Uint32Array"),
-           Typed<Napi::Uint32Array>(info[srcAt], napi_uint32_array, call, "src", "Uint32Array"),
-           Typed<Napi::Uint32Array>(info[lenAt], napi_uint32_array, call, "len", "Uint32Array"),
+  Ranges r{ExactTypedArray<Napi::Uint32Array>(info[dstAt], napi_uint32_array, call, "dst", "Uint32Array"),
+           ExactTypedArray<Napi::Uint32Array>(info[srcAt], napi_uint32_array, call, "src", "Uint32Array"),
+           ExactTypedArray<Napi::Uint32Array>(info[lenAt], napi_uint32_array, call, "len", "Uint32Array"),
            info[countAt].ToNumber().Uint32Value()};
   if (r.count > r.dst.ElementLength() || r.count > r.src.ElementLength() || r.count > r.len.ElementLength()) {
     throw Napi::RangeError::New(info.Env(), std::string(call) + ": count exceeds an array");
@@ -52,7 +47,8 @@ uint32_t copyAll(uint8_t* to, uint64_t toSize, const uint8_t* from, uint64_t fro
 Napi::Value MoveRanges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "moveRanges(data, dst, src, len, count)");
-  Napi::Uint8Array data = Typed<Napi::Uint8Array>(info[0], napi_uint8_array, "moveRanges", "data", "Uint8Array");
+  Napi::Uint8Array data =
+      ExactTypedArray<Napi::Uint8Array>(info[0], napi_uint8_array, "moveRanges", "data", "Uint8Array");
   const Ranges r = rangesOf(info, "moveRanges", 1, 2, 3, 4);
   return Napi::Number::New(env, copyAll(data.Data(), data.ByteLength(), data.Data(), data.ByteLength(), r));
 }
@@ -60,8 +56,9 @@ Napi::Value MoveRanges(const Napi::CallbackInfo& info) {
 Napi::Value CopyRanges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6) throw Napi::TypeError::New(env, "copyRanges(to, dst, from, src, len, count)");
-  Napi::Uint8Array to = Typed<Napi::Uint8Array>(info[0], napi_uint8_array, "copyRanges", "to", "Uint8Array");
-  Napi::Uint8Array from = Typed<Napi::Uint8Array>(info[2], napi_uint8_array, "copyRanges", "from", "Uint8Array");
+  Napi::Uint8Array to = ExactTypedArray<Napi::Uint8Array>(info[0], napi_uint8_array, "copyRanges", "to", "Uint8Array");
+  Napi::Uint8Array from =
+      ExactTypedArray<Napi::Uint8Array>(info[2], napi_uint8_array, "copyRanges", "from", "Uint8Array");
   const Ranges r = rangesOf(info, "copyRanges", 1, 3, 4, 5);
   return Napi::Number::New(env, copyAll(to.Data(), to.ByteLength(), from.Data(), from.ByteLength(), r));
 }
