@@ -108,6 +108,8 @@ export function createAfPacketBackend(ifname: string, role: PortRole, options: A
 class AfPacketPort implements AfPacketBackend {
   readonly spec: string;
   readonly kind = 'afpacket' as const;
+  /** A poll pushes frames of one staging fill, refilled only by the next poll. */
+  readonly stableFrames = true;
   readonly ifname: string;
   readonly exhausted = false;
   readonly fanoutGroup: number | null;

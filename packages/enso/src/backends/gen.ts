@@ -41,6 +41,11 @@ export class GenBackend implements WireBackend {
   readonly kind = 'gen';
   /** An unpaced generator waits for room in the NIC's pipes; a paced one models a wire and may be dropped. */
   readonly lossless: boolean;
+  /**
+   * Frames stay put while it polls: templates change only under `stamp=seq`, and a replayed
+   * capture's window only on a refill; the sink is settled before either.
+   */
+  readonly stableFrames = true;
   /** The parsed spec. */
   readonly config: GenSpec;
   private readonly arena: TemplateArena | null; // frame templates; null when replaying a pcap
@@ -58,6 +63,8 @@ export class GenBackend implements WireBackend {
   private block = 0; // frames since the last pairing shift
   private readonly period: number; // lcm(flows, schedule length)
   private loopStartPackets = 0;
+  /** The sink of the poll in progress (settled before a template or the replay window changes), else null. */
+  private sink: FrameSink | null = null;
   private rxPackets = 0;
   private rxBytes = 0;
   private rxDropped = 0;
@@ -74,6 +81,7 @@ export class GenBackend implements WireBackend {
     this.clock = clock;
     if (cfg.pcap !== null) {
       this.reader = openCaptureReader(cfg.pcap, options);
+      this.reader.beforeMove = () => this.sink?.settle?.();
       this.arena = null;
     } else {
       this.reader = null;
@@ -110,10 +118,12 @@ export class GenBackend implements WireBackend {
     const wallMs = performance.timeOrigin + performance.now();
     const tsSec = Math.floor(wallMs / 1000);
     const tsNsec = Math.floor((wallMs - tsSec * 1000) * 1e6);
+    this.sink = sink;
     const n =
       this.reader === null
         ? this.pollArena(sink, limit, tsSec, tsNsec)
         : this.pollReplay(sink, limit, tsSec, tsNsec);
+    this.sink = null;
     this.generated += n;
     if (this.generated >= this.config.count) this.done = true;
     return n;
@@ -131,6 +141,7 @@ export class GenBackend implements WireBackend {
     let s = this.slot;
     let b = this.block;
     let n = 0;
+    let unsettled = 0; // stamped frames pushed since the sink last settled
     while (n < limit) {
       if (bucket !== null) {
         if (!bucket.ready()) break;
@@ -139,7 +150,16 @@ export class GenBackend implements WireBackend {
       const sizeSlot = schedule[s];
       const at = offset[f * slots + sizeSlot];
       const len = size[sizeSlot];
-      if (stamp) patchWord32(a.view, at + a.payloadAt[f], this.generated + n, at + a.checksumAt[f], a.isUdp[f] === 1);
+      if (stamp) {
+        // A stamp rewrites the flow's template: one pushed earlier in this poll must be copied
+        // first. A flow comes round again no sooner than flows - 1 frames later.
+        if (unsettled >= flows - 1 && unsettled > 0) {
+          sink.settle?.();
+          unsettled = 0;
+        }
+        unsettled++;
+        patchWord32(a.view, at + a.payloadAt[f], this.generated + n, at + a.checksumAt[f], a.isUdp[f] === 1);
+      }
       if (sink.push(buf, at, len, tsSec, tsNsec)) {
         this.rxPackets++;
         this.rxBytes += len;

@@ -34,6 +34,8 @@ export interface MemOptions {
 export class MemBackend implements WireBackend {
   /** {@inheritDoc WireBackend.kind} */
   readonly kind = 'mem';
+  /** A poll gives its frames' queue space back only after it settled the sink. */
+  readonly stableFrames = true;
   /** {@inheritDoc WireBackend.spec} */
   readonly spec: string;
   /** Frames this end has received and not yet delivered, as a flit ring. */
@@ -85,6 +87,7 @@ export class MemBackend implements WireBackend {
     if (this.closed) return 0;
     const q = this.queue;
     let n = 0;
+    let taken = 0;
     while (n < max && q.head !== q.recv) {
       const o = q.recv;
       const fi = o >>> FLIT_SHIFT;
@@ -92,11 +95,16 @@ export class MemBackend implements WireBackend {
       const need = (len + 63) & ~63;
       if (!sink.push(q.data, o, len, q.tsSec[fi], q.tsNsec[fi])) this.counters.rxDropped++;
       q.advanceRecv(need);
-      q.advanceFree(need);
+      taken += need;
       this.counters.rxPackets++;
       this.queued--;
       this.counters.rxBytes += len;
       n++;
+    }
+    if (taken > 0) {
+      // The sender may write into this space once it is free: the sink copies the frames first.
+      sink.settle?.();
+      q.advanceFree(taken);
     }
     return n;
   }

@@ -73,6 +73,14 @@ export abstract class CaptureReader {
   /** Starts reading again from the first packet (counters keep accumulating). */
   abstract rewind(): void;
 
+  /**
+   * Called before `next()` or `rewind()` moves or overwrites bytes of packets it returned before
+   * (the read window refills), so a consumer still referring to them can copy them first.
+   */
+  set beforeMove(fn: (() => void) | null) {
+    this.file.beforeMove = fn;
+  }
+
   /** Closes the file; `next()` returns false afterwards. Safe to call twice. */
   close(): void {
     this.file.close();

@@ -29,6 +29,11 @@ export class ChunkedFile {
   pos = 0;
   /** One past the last valid byte in `buf`. */
   end = 0;
+  /**
+   * Called before the window's bytes move or are overwritten (a refill, a seek), so a reader's
+   * consumer that still refers to them (a sink deferring its copies) can take them first.
+   */
+  beforeMove: (() => void) | null = null;
   private fd: number;
   private filePos = 0; // file offset of buf[end]
   private eof = false;
@@ -88,6 +93,7 @@ export class ChunkedFile {
 
   /** Moves to file offset `offset`, dropping the window. */
   seek(offset: number): void {
+    this.beforeMove?.();
     this.filePos = offset;
     this.pos = 0;
     this.end = 0;
@@ -105,6 +111,7 @@ export class ChunkedFile {
 
   private fill(n: number): boolean {
     if (n > this.maxBytes || this.fd < 0) return false;
+    this.beforeMove?.();
     if (n > this.buf.length) this.grow(n);
     if (this.pos > 0) {
       this.buf.copyWithin(0, this.pos, this.end);

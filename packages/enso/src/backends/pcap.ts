@@ -61,6 +61,8 @@ export class PcapBackend implements WireBackend {
   readonly kind = 'pcap';
   /** A file can wait: the NIC reads it only as fast as its pipes drain, so no frame is dropped for speed. */
   readonly lossless = true;
+  /** Records stay in the read window until it refills, and the sink settles before that. */
+  readonly stableFrames = true;
   /** The direction this port was opened for. */
   readonly role: 'rx' | 'tx';
   /** The reader of an RX port, else null. */
@@ -74,6 +76,8 @@ export class PcapBackend implements WireBackend {
   private rxDropped = 0;
   private rejected = 0; // sends refused: wrong role, closed, or a failed write
   private closed = false;
+  /** The sink of the poll in progress (the reader's refill settles it first), else null. */
+  private sink: FrameSink | null = null;
 
   /**
    * Opens `path` for `role`; see {@link createPcapBackend} for what throws.
@@ -92,6 +96,7 @@ export class PcapBackend implements WireBackend {
     this.role = role;
     this.reader = role === 'rx' ? openCaptureReader(path, options) : null;
     this.writer = role === 'tx' ? new PcapWriter(path, options) : null;
+    if (this.reader !== null) this.reader.beforeMove = () => this.sink?.settle?.();
   }
 
   /** True once the file has been read to its end (always true for a TX port, which never receives). */
@@ -107,6 +112,7 @@ export class PcapBackend implements WireBackend {
     const r = this.reader;
     if (r === null) return 0;
     let n = 0;
+    this.sink = sink;
     while (n < max && r.next()) {
       n++;
       if (sink.push(r.data, r.offset, r.length, r.tsSec, r.tsNsec)) {
@@ -116,6 +122,7 @@ export class PcapBackend implements WireBackend {
         this.rxDropped++;
       }
     }
+    this.sink = null;
     if (r.lastError !== null) this.lastError = r.lastError;
     return n;
   }

@@ -5,7 +5,8 @@
  *
  * Contract for every backend, because it sits on the data path:
  * - no allocation per frame: frames are passed as (buffer, offset, length) into buffers the backend
- *   or the NIC already owns; a receiver must copy the bytes before `poll` returns;
+ *   or the NIC already owns; a receiver must copy the bytes before `push` returns, unless the
+ *   backend declares {@link WireBackend.stableFrames} (then before `poll` returns);
  * - never blocks: `poll` returns 0 when nothing is ready, `send` returns false when it cannot queue;
  * - counts everything it drops in {@link WireStats}.
  *
@@ -35,9 +36,16 @@ export interface FrameSink {
   /**
    * Offers one received frame: bytes `[offset, offset + length)` of `buf`, received at
    * `tsSec` seconds + `tsNsec` nanoseconds since the Unix epoch. The sink copies the bytes before
-   * returning. Returns false when the NIC dropped the frame (it counts the drop itself).
+   * returning, or, from a backend with {@link WireBackend.stableFrames}, before that backend's
+   * `poll` returns. Returns false when the NIC dropped the frame (it counts the drop itself).
    */
   push(buf: Uint8Array, offset: number, length: number, tsSec: number, tsNsec: number): boolean;
+  /**
+   * Copies every frame the sink has taken but not yet copied (see {@link WireBackend.stableFrames}).
+   * A backend with `stableFrames` calls it before it changes or gives away bytes it pushed during
+   * the current `poll` (a reader refilling its window, a queue handing space back to its writer).
+   */
+  settle?(): void;
 }
 
 /**
@@ -87,6 +95,13 @@ export interface WireBackend {
    * Returns 0 when nothing is ready right now; never blocks.
    */
   poll(sink: FrameSink, max: number): number;
+  /**
+   * True when the bytes of every frame `poll` pushes stay as they are until that `poll` returns,
+   * except where the backend calls `sink.settle()` first. A sink may then copy a whole poll's frames
+   * in one batch after the last push (the manager does: one native call per burst instead of one
+   * copy per frame). Unset, the sink copies each frame inside `push`.
+   */
+  readonly stableFrames?: boolean;
   /** True once no frame will ever be received again (end of a pcap, generator count reached). */
   readonly exhausted: boolean;
   /**

@@ -608,6 +608,7 @@ export class Manager {
     const filler = this.filler;
     filler.begin(d, port, room, fd);
     const offered = port.backend.poll(filler, room);
+    filler.settle();
     const n = filler.count;
     if (n === 0) {
       this.releaseDescriptor(d);
