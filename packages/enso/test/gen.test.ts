@@ -218,6 +218,35 @@ describe('size mix and count', () => {
     expect(port.stats()).toMatchObject({ rxPackets: 75, rxDropped: 25 });
   });
 
+  it('hands a sink that takes bursts the same frames in the same order, and counts what it refused', () => {
+    const spec = 'count=3000,size=64/128/1500,flows=37';
+    const one = drain(createGenBackend(spec), 100);
+    /** Takes bursts (refusing every 7th frame offered), recording the frames. */
+    class BurstSink extends RecordingSink {
+      lastBurstBytes = 0;
+      pushBurst(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, tsSec: number, tsNsec: number): number {
+        let took = 0;
+        this.lastBurstBytes = 0;
+        for (let i = 0; i < n; i++) {
+          if ((this.offered + i) % 7 === 6) continue;
+          this.frames.push(buf.slice(offsets[i], offsets[i] + lengths[i]));
+          this.stamps.push([tsSec, tsNsec]);
+          this.lastBurstBytes += lengths[i];
+          took++;
+        }
+        this.offered += n;
+        return took;
+      }
+    }
+    const gen = createGenBackend(spec);
+    const sink = new BurstSink();
+    while (!gen.exhausted) gen.poll(sink, 100);
+    expect(sink.frames).toEqual(one.frames.filter((_, i) => i % 7 !== 6));
+    const st = gen.stats();
+    expect([st.rxPackets, st.rxDropped]).toEqual([sink.frames.length, 3000 - sink.frames.length]);
+    expect(st.rxBytes).toBe(sink.frames.reduce((a, f) => a + f.length, 0));
+  });
+
   it('stamps each poll with the current wall-clock time', () => {
     const sink = drain(createGenBackend('count=10'));
     const [sec, nsec] = sink.stamps[0];

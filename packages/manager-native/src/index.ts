@@ -24,6 +24,7 @@ export {
 export type { PtxFreshness } from './kernels.js';
 export { EspCryptoBatch, espCryptoInfo, ESP_SA_KEY_BYTES, type EspCryptoInfo } from './crypto.js';
 export { copyRanges, moveRanges } from './bytes.js';
+export { createRxFill, RxFillIo, type RxFill, type RxFillArrays } from './rx-fill.js';
 export { AfPacketSocket, AfPacketError } from './afpacket.js';
 export type { AfPacketSocketOptions, AfPacketStats, FanoutMode } from './afpacket.js';
 export {

@@ -98,6 +98,7 @@ const latencyPackets = quick ? 600_000 : 2_500_000;
 // heap growth) pauses threads for milliseconds, which would set p99 rather than the data path.
 const warmupMs = 500;
 let base = null; // the wire's latency: what each chain's hops add to
+const prev = {}; // per impl, the rate of the previous chain (1, then 2 NFs): the loss per added hop
 for (const [impl, run, ks] of [
   ['gnet', embedded, [0, 1, 2, 4]],
   ['gnet multi-process', multiProcess, [1, 2, 4]],
@@ -112,6 +113,8 @@ for (const [impl, run, ks] of [
     const paced = await run(k, gen(`count=${latencyPackets},rate=1Mpps`), latencyPackets, warmupMs);
     if (k === 0) base = paced.latency;
     const threads = k + 1;
+    const before = prev[impl];
+    if (k > 0) prev[impl] = full.mpps;
     print({
       case: k === 0 ? 'wire (no NF)' : `${k} NF${k > 1 ? 's' : ''}`,
       impl,
@@ -125,6 +128,8 @@ for (const [impl, run, ks] of [
         `best of ${quick ? 1 : 3}; ${packets} pkts at generator speed, ${full.lossPct.toFixed(1)}% not forwarded; burst ${burst}; ` +
         `latency: time in the manager (RX burst to TX burst) at 1 Mpps, after a ${warmupMs} ms warm-up${impl === 'gnet' && k === 0 ? '' : ', hopUs = added p50 per NF vs the wire'}; ` +
         `managerNsPerPkt: the manager thread's CPU per packet (${(1e3 / full.managerNs).toFixed(1)} Mpps per manager core)` +
+        (k === 1 ? `; goal >= 20 Mpps through one no-op NF: ${full.mpps >= 20 ? 'met' : 'not met'}` : '') +
+        (k > 1 && before ? `; ${(100 * (1 - (full.mpps / before) ** (1 / (k / 2)))).toFixed(1)}% less per added hop vs ${k / 2} NF${k > 2 ? 's' : ''} (goal <= 10%)` : '') +
         (threads > cores ? `; ${threads} threads on ${cores} cores: NFs sleep when idle instead of spinning` : ''),
     });
   }

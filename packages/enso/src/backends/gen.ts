@@ -65,6 +65,9 @@ export class GenBackend implements WireBackend {
   private loopStartPackets = 0;
   /** The sink of the poll in progress (settled before a template or the replay window changes), else null. */
   private sink: FrameSink | null = null;
+  /** Where {@link GenBackend.burstArena} lists a burst's frames (grown to the largest poll). */
+  private burstOffsets = new Uint32Array(0);
+  private burstLengths = new Uint32Array(0);
   private rxPackets = 0;
   private rxBytes = 0;
   private rxDropped = 0;
@@ -129,12 +132,53 @@ export class GenBackend implements WireBackend {
     return n;
   }
 
+  /**
+   * An unpaced, unstamped poll into a sink that takes bursts: the frames' places in the arena are
+   * listed, then handed over in one call (the manager copies them in one native call).
+   */
+  private burstArena(sink: FrameSink, limit: number, tsSec: number, tsNsec: number): number {
+    if (limit <= 0) return 0;
+    const a = this.arena as TemplateArena;
+    const { offset, size, schedule, slots, flows } = a;
+    if (this.burstOffsets.length < limit) {
+      this.burstOffsets = new Uint32Array(limit);
+      this.burstLengths = new Uint32Array(limit);
+    }
+    const offs = this.burstOffsets;
+    const lens = this.burstLengths;
+    const cycle = schedule.length;
+    const period = this.period;
+    let f = this.flow;
+    let s = this.slot;
+    let b = this.block;
+    for (let n = 0; n < limit; n++) {
+      const sizeSlot = schedule[s];
+      offs[n] = offset[f * slots + sizeSlot];
+      lens[n] = size[sizeSlot];
+      if (++s === cycle) s = 0;
+      if (++f === flows) f = 0;
+      if (++b === period) {
+        b = 0; // as in pollArena
+        if (++f === flows) f = 0;
+      }
+    }
+    this.flow = f;
+    this.slot = s;
+    this.block = b;
+    const took = (sink.pushBurst as NonNullable<FrameSink['pushBurst']>)(a.buf, offs, lens, limit, tsSec, tsNsec);
+    this.rxPackets += took;
+    this.rxBytes += sink.lastBurstBytes ?? 0;
+    this.rxDropped += limit - took;
+    return limit;
+  }
+
   private pollArena(sink: FrameSink, limit: number, tsSec: number, tsNsec: number): number {
     const a = this.arena as TemplateArena;
     const { buf, offset, size, schedule, slots, flows } = a;
     const bucket = this.bucket;
     const bits = this.bitsCost;
     const stamp = this.config.stamp === 'seq';
+    if (bucket === null && !stamp && sink.pushBurst !== undefined) return this.burstArena(sink, limit, tsSec, tsNsec);
     const cycle = schedule.length;
     const period = this.period;
     let f = this.flow;

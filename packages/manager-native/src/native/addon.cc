@@ -7,6 +7,7 @@
 #include "crypto_batch.h"
 #include "cuda_driver.h"
 #include "gpu_binding.h"
+#include "rx_fill.h"
 #include "shm.h"
 
 namespace gnet {
@@ -25,6 +26,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceValue("crypto", crypto::DefineBinding(env), napi_enumerable),
                              InstanceValue("moveRanges", Napi::Function::New(env, bytes::MoveRanges), napi_enumerable),
                              InstanceValue("copyRanges", Napi::Function::New(env, bytes::CopyRanges), napi_enumerable),
+                             InstanceValue("RxFill", RxFillWrap::Define(env), napi_enumerable),
                          });
   }
 

@@ -10,10 +10,14 @@
  * NF's core wrote last is then fetched while other frames copy, instead of stalling a JavaScript
  * word loop per frame (the router end to end went from 9.0 to 11.4 Mpps, a one-byte-writer NF from
  * 8.6 to 11.6). Other backends, and machines without the addon, copy each frame inside `push`.
+ *
+ * A backend that offers a whole burst (`FrameSink.pushBurst`: the generator) has it taken in one
+ * native call (`RxFill`), which does everything `push` does for each frame (the wire: 45 → 20 ns
+ * per packet of the manager's time).
  * @module
  */
 import { FrameCopier, type FrameSink } from '@gnet/enso';
-import { copyRanges } from '@gnet/manager-native';
+import { copyRanges, createRxFill, RxFillIo, type RxFill } from '@gnet/manager-native';
 import { hashTuple, type FlowDirector } from '../chain/flow-director.js';
 import type { PacketPool } from '../pool/index.js';
 import type { ManagerPort } from './manager-port.js';
@@ -25,6 +29,29 @@ function batchCopyLoads(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The native burst filler over these arrays, or null where the addon does not load or predates it. */
+function nativeFiller(pool: PacketPool, cache: SlotCache, slotOf: Uint32Array, io: Uint32Array): RxFill | null {
+  const t = pool.batches;
+  try {
+    return createRxFill({
+      pool: pool.bytes,
+      cache: cache.slots,
+      slotOf,
+      tSlot: t.slot,
+      tOffset: t.offset,
+      tLength: t.length,
+      tFlowHash: t.flowHash,
+      tPort: t.port,
+      tsSec: pool.meta.tsSec,
+      tsNsec: pool.meta.tsNsec,
+      epoch: pool.meta.epoch,
+      io,
+    });
+  } catch {
+    return null;
   }
 }
 
@@ -82,6 +109,11 @@ export class RxFiller implements FrameSink {
   /** Whether the native batch copy is here, and whether this burst's port lets copies wait. */
   private readonly canDefer: boolean;
   private defer = false;
+  /** The native burst filler ({@link RxFiller.pushBurst}) and its state words ({@link RxFillIo}). */
+  private readonly native: RxFill | null;
+  private readonly io = new Uint32Array(RxFillIo.WORDS);
+  /** Bytes of the frames the last {@link RxFiller.pushBurst} took. */
+  lastBurstBytes = 0;
   private fd: FlowDirector | null = null;
   private port: ManagerPort | null = null;
   private portId = 0;
@@ -111,6 +143,9 @@ export class RxFiller implements FrameSink {
     this.cpSrc = new Uint32Array(t.capacity);
     this.cpLen = new Uint32Array(t.capacity);
     this.canDefer = batchCopyLoads();
+    this.native = nativeFiller(pool, cache, slotOf, this.io);
+    this.io[RxFillIo.DATA_OFFSET] = pool.dataOffset;
+    this.io[RxFillIo.SLOT_SIZE] = pool.slotSize;
   }
 
   /**
@@ -128,6 +163,45 @@ export class RxFiller implements FrameSink {
     this.bytes = 0;
     this.epochs = this.pool.tracksEpochs;
     this.defer = this.canDefer && port.backend.stableFrames === true;
+    const io = this.io;
+    io[RxFillIo.BASE] = this.base;
+    io[RxFillIo.MAX] = max;
+    io[RxFillIo.PORT] = port.id;
+    io[RxFillIo.EPOCHS] = this.epochs ? 1 : 0;
+  }
+
+  /**
+   * Takes a burst of frames (see `FrameSink.pushBurst`): in one native call where the addon has it
+   * and no flow-director rule needs a lookup per frame, else frame by frame through
+   * {@link RxFiller.push}. Returns the frames taken.
+   */
+  pushBurst(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, tsSec: number, tsNsec: number): number {
+    const before = this.count;
+    const bytesBefore = this.bytes;
+    const native = this.native;
+    if (native === null || this.fd !== null) {
+      for (let i = 0; i < n; i++) this.push(buf, offsets[i], lengths[i], tsSec, tsNsec);
+    } else {
+      this.settle(); // frames pushed one by one before this burst keep their order
+      const io = this.io;
+      const cache = this.cache;
+      io[RxFillIo.COUNT] = this.count;
+      io[RxFillIo.CACHE_COUNT] = cache.count;
+      io[RxFillIo.TS_SEC] = tsSec;
+      io[RxFillIo.TS_NSEC] = tsNsec;
+      io[RxFillIo.BYTES] = 0;
+      io[RxFillIo.INVALID] = 0;
+      io[RxFillIo.NO_BUFFER] = 0;
+      native.fill(buf, offsets, lengths, n);
+      this.count = io[RxFillIo.COUNT];
+      cache.count = io[RxFillIo.CACHE_COUNT];
+      this.bytes += io[RxFillIo.BYTES];
+      const port = this.port as ManagerPort;
+      port.rxInvalid += io[RxFillIo.INVALID];
+      port.rxNoBuffer += io[RxFillIo.NO_BUFFER];
+    }
+    this.lastBurstBytes = this.bytes - bytesBefore;
+    return this.count - before;
   }
 
   /**
