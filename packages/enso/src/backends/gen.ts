@@ -65,9 +65,10 @@ export class GenBackend implements WireBackend {
   private loopStartPackets = 0;
   /** The sink of the poll in progress (settled before a template or the replay window changes), else null. */
   private sink: FrameSink | null = null;
-  /** Where {@link GenBackend.burstArena} lists a burst's frames (grown to the largest poll). */
+  /** Where {@link GenBackend.listFrames} lists a poll's frames: arena offset, length, flow (grown to the largest poll). */
   private burstOffsets = new Uint32Array(0);
   private burstLengths = new Uint32Array(0);
+  private burstFlows = new Uint32Array(0);
   private rxPackets = 0;
   private rxBytes = 0;
   private rxDropped = 0;
@@ -133,84 +134,30 @@ export class GenBackend implements WireBackend {
   }
 
   /**
-   * An unpaced, unstamped poll into a sink that takes bursts: the frames' places in the arena are
-   * listed, then handed over in one call (the manager copies them in one native call).
+   * Lists the next `n` frames of the rotation (flows turn on every frame, sizes follow the schedule)
+   * into {@link GenBackend.burstOffsets}, `burstLengths` and `burstFlows`, and moves the rotation on.
    */
-  private burstArena(sink: FrameSink, limit: number, tsSec: number, tsNsec: number): number {
-    if (limit <= 0) return 0;
+  private listFrames(n: number): void {
     const a = this.arena as TemplateArena;
     const { offset, size, schedule, slots, flows } = a;
-    if (this.burstOffsets.length < limit) {
-      this.burstOffsets = new Uint32Array(limit);
-      this.burstLengths = new Uint32Array(limit);
+    if (this.burstOffsets.length < n) {
+      this.burstOffsets = new Uint32Array(n);
+      this.burstLengths = new Uint32Array(n);
+      this.burstFlows = new Uint32Array(n);
     }
     const offs = this.burstOffsets;
     const lens = this.burstLengths;
+    const flowOf = this.burstFlows;
     const cycle = schedule.length;
     const period = this.period;
     let f = this.flow;
     let s = this.slot;
     let b = this.block;
-    for (let n = 0; n < limit; n++) {
+    for (let i = 0; i < n; i++) {
       const sizeSlot = schedule[s];
-      offs[n] = offset[f * slots + sizeSlot];
-      lens[n] = size[sizeSlot];
-      if (++s === cycle) s = 0;
-      if (++f === flows) f = 0;
-      if (++b === period) {
-        b = 0; // as in pollArena
-        if (++f === flows) f = 0;
-      }
-    }
-    this.flow = f;
-    this.slot = s;
-    this.block = b;
-    const took = (sink.pushBurst as NonNullable<FrameSink['pushBurst']>)(a.buf, offs, lens, limit, tsSec, tsNsec);
-    this.rxPackets += took;
-    this.rxBytes += sink.lastBurstBytes ?? 0;
-    this.rxDropped += limit - took;
-    return limit;
-  }
-
-  private pollArena(sink: FrameSink, limit: number, tsSec: number, tsNsec: number): number {
-    const a = this.arena as TemplateArena;
-    const { buf, offset, size, schedule, slots, flows } = a;
-    const bucket = this.bucket;
-    const bits = this.bitsCost;
-    const stamp = this.config.stamp === 'seq';
-    if (bucket === null && !stamp && sink.pushBurst !== undefined) return this.burstArena(sink, limit, tsSec, tsNsec);
-    const cycle = schedule.length;
-    const period = this.period;
-    let f = this.flow;
-    let s = this.slot;
-    let b = this.block;
-    let n = 0;
-    let unsettled = 0; // stamped frames pushed since the sink last settled
-    while (n < limit) {
-      if (bucket !== null) {
-        if (!bucket.ready()) break;
-        bucket.spend(bits ? size[schedule[s]] * 8 : 1);
-      }
-      const sizeSlot = schedule[s];
-      const at = offset[f * slots + sizeSlot];
-      const len = size[sizeSlot];
-      if (stamp) {
-        // A stamp rewrites the flow's template: one pushed earlier in this poll must be copied
-        // first. A flow comes round again no sooner than flows - 1 frames later.
-        if (unsettled >= flows - 1 && unsettled > 0) {
-          sink.settle?.();
-          unsettled = 0;
-        }
-        unsettled++;
-        patchWord32(a.view, at + a.payloadAt[f], this.generated + n, at + a.checksumAt[f], a.isUdp[f] === 1);
-      }
-      if (sink.push(buf, at, len, tsSec, tsNsec)) {
-        this.rxPackets++;
-        this.rxBytes += len;
-      } else {
-        this.rxDropped++;
-      }
-      n++;
+      offs[i] = offset[f * slots + sizeSlot];
+      lens[i] = size[sizeSlot];
+      flowOf[i] = f;
       if (++s === cycle) s = 0;
       if (++f === flows) f = 0;
       if (++b === period) {
@@ -223,6 +170,65 @@ export class GenBackend implements WireBackend {
     this.flow = f;
     this.slot = s;
     this.block = b;
+  }
+
+  /**
+   * Offers the next frames of the rotation, as many as `limit` and the rate allow: in one
+   * `pushBurst` call to a sink that has it (the manager copies them in one native call), else frame
+   * by frame (and so always with `stamp=seq`, which rewrites a template per frame).
+   */
+  private pollArena(sink: FrameSink, limit: number, tsSec: number, tsNsec: number): number {
+    const a = this.arena as TemplateArena;
+    const bucket = this.bucket;
+    let n = limit;
+    if (bucket !== null) {
+      // The frames the rate allows now, each costing its size in bits (or 1 for a rate in pps).
+      const { size, schedule } = a;
+      const bits = this.bitsCost;
+      let s = this.slot;
+      n = 0;
+      while (n < limit && bucket.ready()) {
+        bucket.spend(bits ? size[schedule[s]] * 8 : 1);
+        n++;
+        if (++s === schedule.length) s = 0;
+      }
+    }
+    if (n <= 0) return 0;
+    this.listFrames(n);
+    const offs = this.burstOffsets;
+    const lens = this.burstLengths;
+    const stamp = this.config.stamp === 'seq';
+    if (!stamp && sink.pushBurst !== undefined) {
+      const took = sink.pushBurst(a.buf, offs, lens, n, tsSec, tsNsec);
+      this.rxPackets += took;
+      this.rxBytes += sink.lastBurstBytes ?? 0;
+      this.rxDropped += n - took;
+      return n;
+    }
+    const flowOf = this.burstFlows;
+    const flows = a.flows;
+    let unsettled = 0; // stamped frames pushed since the sink last settled
+    for (let i = 0; i < n; i++) {
+      const at = offs[i];
+      const len = lens[i];
+      if (stamp) {
+        // A stamp rewrites the flow's template: one pushed earlier in this poll must be copied
+        // first. A flow comes round again no sooner than flows - 1 frames later.
+        if (unsettled >= flows - 1 && unsettled > 0) {
+          sink.settle?.();
+          unsettled = 0;
+        }
+        unsettled++;
+        const f = flowOf[i];
+        patchWord32(a.view, at + a.payloadAt[f], this.generated + i, at + a.checksumAt[f], a.isUdp[f] === 1);
+      }
+      if (sink.push(a.buf, at, len, tsSec, tsNsec)) {
+        this.rxPackets++;
+        this.rxBytes += len;
+      } else {
+        this.rxDropped++;
+      }
+    }
     return n;
   }
 

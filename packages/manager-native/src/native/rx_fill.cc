@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "typed_array.h"
 
@@ -98,18 +99,11 @@ RxFillWrap::RxFillWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RxFill
         "RxFill: an array is shorter than its kind (batch table: slotOf's length; per slot: tsSec's; io: 13 words)");
   }
   Napi::Object keep = Napi::Object::New(env);
-  keep.Set("pool", pool);
-  keep.Set("cache", cache);
-  keep.Set("slotOf", slotOf);
-  keep.Set("tSlot", tSlot);
-  keep.Set("tOffset", tOffset);
-  keep.Set("tLength", tLength);
-  keep.Set("tFlowHash", tFlowHash);
-  keep.Set("tPort", tPort);
-  keep.Set("tsSec", tsSec);
-  keep.Set("tsNsec", tsNsec);
-  keep.Set("epoch", epoch);
-  keep.Set("io", io);
+  const std::pair<const char*, Napi::Value> bound[] = {
+      {"pool", pool},       {"cache", cache},     {"slotOf", slotOf},       {"tSlot", tSlot},
+      {"tOffset", tOffset}, {"tLength", tLength}, {"tFlowHash", tFlowHash}, {"tPort", tPort},
+      {"tsSec", tsSec},     {"tsNsec", tsNsec},   {"epoch", epoch},         {"io", io}};
+  for (const auto& [name, array] : bound) keep.Set(name, array);
   arrays_ = Napi::Persistent(keep);
   pool_ = pool.Data();
   poolSize_ = pool.ByteLength();
