@@ -69,9 +69,10 @@ export interface RxFill {
    * the burst that `io` describes, in order: each valid frame that finds a slot and room is copied
    * and described; the others are counted in `io[INVALID]` or `io[NO_BUFFER]`. Returns `count`.
    * The flow hash is nflib's `hashTuple` over the IPv4 or IPv6 5-tuple (behind one VLAN tag or none),
-   * 0 for other frames.
+   * 0 for other frames. Frame `i` was received at `tsSec[i]` s + `tsNsec[i]` ns when those are given,
+   * else at `io[TS_SEC]`, `io[TS_NSEC]`.
    */
-  fill(src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  fill(src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tsSec?: Uint32Array, tsNsec?: Uint32Array): number;
 }
 
 type RxFillCtor = new (...arrays: (Uint8Array | Uint16Array | Uint32Array)[]) => RxFill;

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPcapBackend, registerBackend, type FrameSink, type WireBackend, type WireStats } from '@gnet/enso';
+import { createPcapBackend, openPort, registerBackend, type FrameSink, type WireBackend, type WireStats } from '@gnet/enso';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashTuple } from '../src/chain/flow-director.js';
 import { Manager, type ManagerOptions } from '../src/index.js';
@@ -94,6 +94,21 @@ describe('the manager copies received frames', () => {
   it('from a backend that rewrites one buffer per frame, with and without stableFrames', async () => {
     expect(await wire('onebuf:copy')).toEqual(input);
     expect(await wire('onebuf:stable')).toEqual(input);
+  });
+
+  it('from a mem port in bursts, with the receive time of each frame', async () => {
+    const feed = await openPort('mem:rxcopy', 'rxtx'); // the first end; the manager opens the second
+    const frames = input.slice(0, 700);
+    frames.forEach((f, i) => expect(feed.send(f, 0, f.length, 1_700_000_000 + (i >> 4), (i * 1237) % 1_000_000_000)).toBe(true));
+    const out = join(dir, 'mem-out.pcap');
+    const m = await Manager.create({ ports: [{ spec: 'mem:rxcopy', role: 'rx' }, { spec: `pcap:${out}`, role: 'tx' }], burst: 64 });
+    await feed.close(); // the port is exhausted once its queue is read
+    await m.run({ untilDrained: true });
+    await m.close();
+    const got = readPcap(out);
+    expect(got.map((f) => f.bytes)).toEqual(frames);
+    // pcap keeps microseconds: each frame's own time went through the pool.
+    expect(got.map((f) => [f.sec, f.usec])).toEqual(frames.map((_, i) => [1_700_000_000 + (i >> 4), Math.floor(((i * 1237) % 1_000_000_000) / 1000)]));
   });
 
   it('from a generator that stamps its templates again within a burst (stamp=seq, few flows)', async () => {

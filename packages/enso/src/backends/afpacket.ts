@@ -15,6 +15,7 @@
 import { AfPacketSocket, type AfPacketStats, type FanoutMode } from '@gnet/manager-native';
 import { FlitBuffer } from '../flit-buffer.js';
 import { FrameBatch, alignFlit } from './afpacket-batch.js';
+import { BURST_LIST, BurstList } from './burst-list.js';
 import type { FlitSink, FrameSink, PortRole, WireBackend, WireStats } from './types.js';
 
 const ETH_HEADER = 14;
@@ -132,6 +133,8 @@ class AfPacketPort implements AfPacketBackend {
   private rxPackets = 0;
   private rxBytes = 0;
   private rxRefused = 0;
+  /** Where {@link AfPacketPort.pollBursts} lists frames (made on first use). */
+  private list: BurstList | null = null;
   private txRefused = 0;
   private malformed = 0;
 
@@ -212,6 +215,7 @@ class AfPacketPort implements AfPacketBackend {
   poll(sink: FrameSink, max: number): number {
     const rx = this.rx;
     if (this.closed || rx === null) return 0;
+    if (sink.pushBurst !== undefined) return this.pollBursts(sink, max, rx);
     const lens = rx.lens;
     let n = 0;
     while (n < max) {
@@ -227,6 +231,34 @@ class AfPacketPort implements AfPacketBackend {
       }
       this.rxStart = o + alignFlit(len);
       n++;
+    }
+    return n;
+  }
+
+  /** {@link AfPacketPort.poll} into a sink that takes bursts: the frames of one staging fill, up to {@link BURST_LIST} per call. */
+  private pollBursts(sink: FrameSink, max: number, rx: FlitBuffer): number {
+    if (this.rxStart >= this.rxEnd && !this.refill()) return 0;
+    const list = (this.list ??= new BurstList());
+    const lens = rx.lens;
+    let n = 0;
+    while (n < max && this.rxStart < this.rxEnd) {
+      let k = 0;
+      while (k < BURST_LIST && n + k < max && this.rxStart < this.rxEnd) {
+        const o = this.rxStart;
+        const fi = o >>> 6;
+        const len = lens[fi];
+        list.offsets[k] = o;
+        list.lengths[k] = len;
+        list.tsSec[k] = rx.tsSec[fi];
+        list.tsNsec[k] = rx.tsNsec[fi];
+        this.rxStart = o + alignFlit(len);
+        k++;
+      }
+      const took = (sink.pushBurst as NonNullable<FrameSink['pushBurst']>)(rx.data, list.offsets, list.lengths, k, 0, 0, list.tsSec, list.tsNsec);
+      this.rxPackets += took;
+      this.rxBytes += sink.lastBurstBytes ?? 0;
+      this.rxRefused += k - took;
+      n += k;
     }
     return n;
   }

@@ -48,13 +48,23 @@ export interface FrameSink {
   settle?(): void;
   /**
    * Optional: offers `count` frames at once, frame `i` being bytes
-   * `[offsets[i], offsets[i] + lengths[i])` of `buf`, all received at `tsSec` s + `tsNsec` ns. Same
+   * `[offsets[i], offsets[i] + lengths[i])` of `buf`, received at `tsSecs[i]` s + `tsNsecs[i]` ns
+   * when those arrays are given, else all at `tsSec` s + `tsNsec` ns. Same
    * contract as that many `push` calls (copied before returning); returns how many the sink took
    * ({@link FrameSink.lastBurstBytes}: their bytes), the others being dropped and counted by the
    * sink. A sink that can take a burst in one step (the manager: one native call) implements it; a
    * backend that has a burst's frames at hand calls it instead of `push` when the sink has it.
    */
-  pushBurst?(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tsSec: number, tsNsec: number): number;
+  pushBurst?(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    tsSec: number,
+    tsNsec: number,
+    tsSecs?: Uint32Array,
+    tsNsecs?: Uint32Array,
+  ): number;
   /** Bytes of the frames the last {@link FrameSink.pushBurst} took (set by a sink that has it). */
   readonly lastBurstBytes?: number;
 }

@@ -123,7 +123,7 @@ RxFillWrap::RxFillWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RxFill
 
 Napi::Value RxFillWrap::Fill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4) throw Napi::TypeError::New(env, "fill(src, offsets, lengths, count)");
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "fill(src, offsets, lengths, count[, tsSec, tsNsec])");
   auto src = ExactTypedArray<Napi::Uint8Array>(info[0], napi_uint8_array, "RxFill.fill", "src", "Uint8Array");
   auto offsets =
       ExactTypedArray<Napi::Uint32Array>(info[1], napi_uint32_array, "RxFill.fill", "offsets", "Uint32Array");
@@ -132,6 +132,18 @@ Napi::Value RxFillWrap::Fill(const Napi::CallbackInfo& info) {
   const uint32_t n = info[3].ToNumber().Uint32Value();
   if (n > offsets.ElementLength() || n > lengths.ElementLength()) {
     throw Napi::RangeError::New(env, "RxFill.fill: count exceeds offsets or lengths");
+  }
+  // Optional per-frame receive times (a capture's, a wire's); else io's one time for the burst.
+  const uint32_t* secs = nullptr;
+  const uint32_t* nsecs = nullptr;
+  if (info.Length() >= 6 && !info[4].IsUndefined()) {
+    auto a = ExactTypedArray<Napi::Uint32Array>(info[4], napi_uint32_array, "RxFill.fill", "tsSec", "Uint32Array");
+    auto b = ExactTypedArray<Napi::Uint32Array>(info[5], napi_uint32_array, "RxFill.fill", "tsNsec", "Uint32Array");
+    if (n > a.ElementLength() || n > b.ElementLength()) {
+      throw Napi::RangeError::New(env, "RxFill.fill: count exceeds tsSec or tsNsec");
+    }
+    secs = a.Data();
+    nsecs = b.Data();
   }
   const uint8_t* s = src.Data();
   const uint64_t srcSize = src.ByteLength();
@@ -170,8 +182,8 @@ Napi::Value RxFillWrap::Fill(const Napi::CallbackInfo& info) {
     tOffset_[k] = static_cast<uint32_t>(at);
     tLength_[k] = len;
     tPort_[k] = static_cast<uint16_t>(port);
-    tsSec_[slot] = sec;
-    tsNsec_[slot] = nsec;
+    tsSec_[slot] = secs != nullptr ? secs[i] : sec;
+    tsNsec_[slot] = nsecs != nullptr ? nsecs[i] : nsec;
     if (epochs) {
       const uint32_t e = epoch_[slot] + 1;
       epoch_[slot] = e == 0 ? 1 : e;

@@ -37,7 +37,8 @@ class RxFillWrap : public Napi::ObjectWrap<RxFillWrap> {
   };
 
  private:
-  // fill(src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count) -> frames offered (taken or refused)
+  // fill(src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count[, tsSec, tsNsec: Uint32Array])
+  // -> frames offered (taken or refused); with tsSec/tsNsec, frame i was received at tsSec[i], tsNsec[i]
   Napi::Value Fill(const Napi::CallbackInfo& info);
 
   // Keeps the bound arrays (and so the pool's memory) alive as long as this object.

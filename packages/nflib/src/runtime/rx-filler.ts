@@ -11,7 +11,7 @@
  * word loop per frame (the router end to end went from 9.0 to 11.4 Mpps, a one-byte-writer NF from
  * 8.6 to 11.6). Other backends, and machines without the addon, copy each frame inside `push`.
  *
- * A backend that offers a whole burst (`FrameSink.pushBurst`: the generator) has it taken in one
+ * A backend that offers a whole burst (`FrameSink.pushBurst`: gen, mem, afpacket) has it taken in one
  * native call (`RxFill`), which does everything `push` does for each frame (the wire: 45 → 20 ns
  * per packet of the manager's time).
  * @module
@@ -175,12 +175,23 @@ export class RxFiller implements FrameSink {
    * and no flow-director rule needs a lookup per frame, else frame by frame through
    * {@link RxFiller.push}. Returns the frames taken.
    */
-  pushBurst(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, tsSec: number, tsNsec: number): number {
+  pushBurst(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    n: number,
+    tsSec: number,
+    tsNsec: number,
+    tsSecs?: Uint32Array,
+    tsNsecs?: Uint32Array,
+  ): number {
     const before = this.count;
     const bytesBefore = this.bytes;
     const native = this.native;
     if (native === null || this.fd !== null) {
-      for (let i = 0; i < n; i++) this.push(buf, offsets[i], lengths[i], tsSec, tsNsec);
+      if (tsSecs !== undefined && tsNsecs !== undefined) {
+        for (let i = 0; i < n; i++) this.push(buf, offsets[i], lengths[i], tsSecs[i], tsNsecs[i]);
+      } else for (let i = 0; i < n; i++) this.push(buf, offsets[i], lengths[i], tsSec, tsNsec);
     } else {
       this.settle(); // frames pushed one by one before this burst keep their order
       const io = this.io;
@@ -192,7 +203,7 @@ export class RxFiller implements FrameSink {
       io[RxFillIo.BYTES] = 0;
       io[RxFillIo.INVALID] = 0;
       io[RxFillIo.NO_BUFFER] = 0;
-      native.fill(buf, offsets, lengths, n);
+      native.fill(buf, offsets, lengths, n, tsSecs, tsNsecs);
       this.count = io[RxFillIo.COUNT];
       cache.count = io[RxFillIo.CACHE_COUNT];
       this.bytes += io[RxFillIo.BYTES];
