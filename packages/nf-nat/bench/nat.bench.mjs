@@ -4,7 +4,8 @@
 // (1) the NF's cpu-mode handler alone: what `nf.ts`'s `cpu` hook does per batch (a clock read and a
 //     bounded expiry sweep, then `processBatch` over a PacketBatch of 32), the batch's meta filled
 //     in as nflib's gather does: flow setup rate (every frame creates a session and a mapping), then
-//     steady-state Mpps outbound and inbound over the established flows, and bytes per flow;
+//     steady-state Mpps outbound and inbound over the established flows, and bytes per flow; with
+//     the batch lookup in the addon's FlowProbe (as the NF runs) and in JavaScript (no addon);
 // (2) the engine one packet at a time (`NatEngine.process`, no prefetch pass), same frames;
 // (3) the engine with 1024 flows (tables in cache): the translation code's own cost;
 // (4) the peer: the same translation with a JavaScript Map keyed by the 5-tuple and an object per
@@ -161,10 +162,18 @@ const row = (name, impl, r, extra) => ({
 });
 const spread = (r) => `best of ${passes} passes over the flows in random order; median ${r.median.toFixed(2)} Mpps (${r.medianCpu.toFixed(2)} per CPU-second)`;
 
-// (1) and (2): the cpu hook over batches, and the engine per packet, each on its own engine.
-for (const variant of ['handler', 'engine']) {
+// (1) and (2): the cpu hook over batches (its lookup in the addon's FlowProbe, as the NF runs, and
+// in JavaScript, as without the addon), and the engine per packet, each on its own engine.
+const IMPLS = {
+  handler: 'gnet cpu (nf.ts cpu hook: tick + processBatch)',
+  'handler-js': 'gnet cpu, JavaScript lookup (no addon)',
+  engine: 'gnet cpu (NatEngine.process)',
+};
+const engines = [];
+for (const variant of ['handler', 'handler-js', 'engine']) {
   globalThis.gc?.();
-  const nat = new NatEngine(cfg);
+  const nat = new NatEngine(cfg, { nativeProbe: variant === 'handler' });
+  if (variant === 'handler' && !nat.nativeLookup) console.error('nat bench: the gnet addon did not load; the handler rows use the JavaScript lookup');
   // What nf.ts's cpu hook does with each batch (rt.state.nat is the engine).
   const cpuHook = (b) => {
     nat.tick(performance.now() / 1000);
@@ -175,27 +184,45 @@ for (const variant of ['handler', 'engine']) {
     nat.tick(performance.now() / 1000);
     for (let i = 0; i < b.count; i++) if (nat.process(b.view, b.data, b.offsets[i], b.lengths[i], b.port[i]) < 0) drops++;
   };
-  const handler = variant === 'handler' ? cpuHook : perPacket;
+  const handler = variant === 'engine' ? perPacket : cpuHook;
   layout(frames, setupOrder);
   drops = 0;
   const setupS = runBatches(FLOWS, 0, handler);
   if (drops > 0 || nat.sessions !== FLOWS) throw new Error(`setup: ${drops} drops, ${nat.sessions} sessions, counters ${nat.counters.join(',')}`);
-  const replies = buildReplies((wv, work) => nat.process(wv, work, 0, SIZE, 0));
-  for (const [dir, src, port] of [
-    ['outbound', frames, 0],
-    ['inbound', replies, 1],
-  ]) {
-    const r = measure(src, port, handler);
+  engines.push({ variant, nat, handler, setupS, replies: buildReplies((wv, work) => nat.process(wv, work, 0, SIZE, 0)) });
+}
+for (const [dir, port] of [
+  ['outbound', 0],
+  ['inbound', 1],
+]) {
+  // The variants' passes alternate (the same random orders for each), so a machine slowing down
+  // mid-run does not favour one.
+  const runs = engines.map(() => ({ wall: [], cpu: [] }));
+  for (let p = 0; p < passes; p++) {
+    for (let j = 0; j < engines.length; j++) {
+      const e = engines[(j + p) % engines.length];
+      layout(dir === 'outbound' ? frames : e.replies, shuffled(FLOWS, 7 + p));
+      drops = 0;
+      const sec = runBatches(FLOWS, port, e.handler);
+      if (drops) throw new Error(`${drops} drops`);
+      runs[engines.indexOf(e)].wall.push(FLOWS / sec / 1e6);
+      runs[engines.indexOf(e)].cpu.push(FLOWS / lastCpuS / 1e6);
+    }
+  }
+  engines.forEach(({ variant, nat, setupS }, j) => {
+    const { wall, cpu } = runs[j];
+    const r = { best: Math.max(...wall), median: median(wall), bestCpu: Math.max(...cpu), medianCpu: median(cpu) };
     print(
       GROUP,
-      row(variant === 'handler' ? `NF cpu handler, ${dir}, established flows` : `engine per packet, ${dir}, established flows`, variant === 'handler' ? 'gnet cpu (nf.ts cpu hook: tick + processBatch)' : 'gnet cpu (NatEngine.process)', r, {
+      row(variant === 'engine' ? `engine per packet, ${dir}, established flows` : `NF cpu handler, ${dir}, established flows`, IMPLS[variant], r, {
         flowSetupPerSec: Math.round(FLOWS / setupS),
         bytesPerFlow: Math.round(nat.bytesPerFlow),
-        notes: `${spread(r)}; typed arrays ${(nat.byteLength / 2 ** 20).toFixed(0)} MiB for ${FLOWS} flows; setup ${(FLOWS / setupS / 1e6).toFixed(2)} M new flows/s`,
+        notes: `${spread(r)}, alternating with the other variants'; typed arrays ${(nat.byteLength / 2 ** 20).toFixed(0)} MiB for ${FLOWS} flows; setup ${(FLOWS / setupS / 1e6).toFixed(2)} M new flows/s${variant === 'handler' ? ' (goal >= 8 Mpps: ' + (r.best >= 8 ? 'met' : 'not met') + ')' : ''}`,
       }),
     );
-  }
+  });
 }
+engines.length = 0;
 globalThis.gc?.();
 
 // (3) the same engine with 1024 flows (tables in cache): what the translation code costs.

@@ -13,6 +13,7 @@
  * @module
  */
 import { Action, checksumAdjust16, checksumAdjust32, decrementIp4Ttl, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
+import { createFlowProbe, type FlowProbe } from '@gnet/manager-native';
 import type { NatConfig } from './config.js';
 import { FlowTable, KEY3_MASK, KeyKind, SLOT_WORDS, hashKey, homeOf } from './flow-table.js';
 import { PortAllocator } from './port-alloc.js';
@@ -183,6 +184,10 @@ export class NatEngine {
   private keys: Uint32Array = new Uint32Array(4 * 64);
   private batchKeys: Uint32Array = this.keys;
   private homes = new Int32Array(64);
+  /** The native probe's answer per packet (the slot holding its key, or -1), and the probe bound to `keys`, `homes` and it. */
+  private found = new Int32Array(64);
+  private probe: FlowProbe | undefined;
+  private readonly nativeProbe: boolean;
   /** Where the prefetch pass leaves what it read, so the loads are kept. */
   private sink = 0;
   /** The IN slot of the session {@link NatEngine.newSession} made last. */
@@ -201,8 +206,14 @@ export class NatEngine {
   private readonly sweepPerBatch: number;
 
   /** Builds the table for `cfg` (sized by `cfg.maxFlows`) and installs the static forwards. */
-  constructor(cfg: NatConfig) {
+  /**
+   * @param options.nativeProbe - look each batch's keys up with `@gnet/manager-native`'s
+   * `FlowProbe` (default: when the addon loads); `false` keeps the whole data path in JavaScript.
+   * Both give the same translations.
+   */
+  constructor(cfg: NatConfig, options: { nativeProbe?: boolean } = {}) {
     this.cfg = cfg;
+    this.nativeProbe = options.nativeProbe !== false;
     this.maxSessions = cfg.maxFlows;
     this.maxMappings = cfg.maxFlows + cfg.forwards.length;
     // Two keys per session (or one per permission, which counts as a session) and two per mapping.
@@ -232,6 +243,7 @@ export class NatEngine {
     this.macOutside = cfg.mac.outside;
     this.macGateway = cfg.mac.outsideGateway;
     this.macsChanged();
+    this.bindProbe();
     for (const f of cfg.forwards) {
       const idx = cfg.external.indexOf(f.extIp);
       this.ports[idx * 3 + (f.proto === TCP ? 0 : 1)].reserve(f.extPort);
@@ -239,6 +251,11 @@ export class NatEngine {
       if (m < 0) throw new Error('nat: the flow table cannot hold the static forwards');
       if (cfg.mac.insideHost >= 0) this.setSlotMac(m * SLOT_WORDS, cfg.mac.insideHost);
     }
+  }
+
+  /** Whether {@link NatEngine.processBatch} looks keys up with the native `FlowProbe` (else in JavaScript). */
+  get nativeLookup(): boolean {
+    return this.probe !== undefined;
   }
 
   /** Bytes of every typed array of the engine (the table and the port bitmaps). */
@@ -535,10 +552,11 @@ export class NatEngine {
   /**
    * Translates a batch in place and sets each packet's action (`OUT` to the port it leaves by, or
    * `DROP`). With a million flows nearly every packet's slot is a cache miss, so the batch goes in
-   * three passes: each packet's key and home line ({@link NatEngine.keyOf}); then one tight loop of
-   * loads of every home line, independent, so their misses overlap where one packet after another
-   * would wait for each miss in turn; then the packets in order: one of an
-   * established flow by a short path (`forward`), anything else by
+   * three passes: each packet's key ({@link NatEngine.keyOf}); then the lookup of every key with
+   * the misses overlapped, where one packet after another would wait for each miss in turn (in
+   * `@gnet/manager-native`'s `FlowProbe`: hashes, prefetches of every home line, probes; without
+   * the addon, one tight JavaScript loop of loads of every home line); then the packets in order:
+   * one of an established flow by a short path (`forward`), anything else by
    * {@link NatEngine.process}. `hints`: a device lookup's slot per packet (gpu mode), checked
    * before use. `keys`: the batch's keys when the caller already made them with
    * {@link NatEngine.keyOf} (4 words per packet), so they are not made twice.
@@ -553,35 +571,50 @@ export class NatEngine {
     if (this.homes.length < n) {
       this.homes = new Int32Array(n);
       this.keys = new Uint32Array(4 * n);
+      this.found = new Int32Array(n);
+      this.bindProbe();
     }
     if (keys !== undefined && keys.length < 4 * n) throw new RangeError(`processBatch: ${keys.length} key words for ${n} packets`);
     const homes = this.homes;
     const k = keys ?? this.keys;
     this.batchKeys = k;
     const cap = this.table.capacity;
-    for (let i = 0; i < n; i++) {
-      if (keys === undefined) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
-      homes[i] = k[4 * i + 3] === 0 ? -1 : homeOf(hashKey(k[4 * i], k[4 * i + 1], k[4 * i + 2], k[4 * i + 3]), cap);
+    // The device's answers are counted as its hits; the native probe's are the CPU's own lookup.
+    let counted = hints !== undefined;
+    const probe = hints === undefined && keys === undefined ? this.probe : undefined;
+    if (probe !== undefined) {
+      // Keys here, then hashes, homes, prefetches and probes in one native call.
+      for (let i = 0; i < n; i++) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
+      probe.probe(n, cap, this.sweepCursor, this.lastSweep);
+      hints = this.found;
+      counted = false;
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (keys === undefined) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
+        homes[i] = k[4 * i + 3] === 0 ? -1 : homeOf(hashKey(k[4 * i], k[4 * i + 1], k[4 * i + 2], k[4 * i + 3]), cap);
+      }
+      // Each packet's home line (at the design load most keys are in it: see flow-table.ts) and the
+      // slots the next sweep will read (as many as the last one), all loads at once.
+      const s = this.s;
+      let x = 0;
+      for (let i = 0; i < n; i++) {
+        const h = hints !== undefined && hints[i] >= 0 ? hints[i] : homes[i];
+        if (h >= 0) x ^= s[h * SLOT_WORDS + 3];
+      }
+      for (let k = 0, c = this.sweepCursor; k < this.lastSweep; k += 2, c = c + 2 >= cap ? 0 : c + 2) x ^= s[c * SLOT_WORDS + 3];
+      this.sink = x;
     }
-    // Each packet's home line (at the design load most keys are in it: see flow-table.ts) and the
-    // slots the next sweep will read (as many as the last one), all loads at once.
-    const s = this.s;
-    let x = 0;
-    for (let i = 0; i < n; i++) {
-      const h = hints !== undefined && hints[i] >= 0 ? hints[i] : homes[i];
-      if (h >= 0) x ^= s[h * SLOT_WORDS + 3];
-    }
-    for (let k = 0, c = this.sweepCursor; k < this.lastSweep; k += 2, c = c + 2 >= cap ? 0 : c + 2) x ^= s[c * SLOT_WORDS + 3];
-    this.sink = x;
     const action = batch.action;
     const destination = batch.destination;
     for (let i = 0; i < n; i++) {
       const off = offsets[i];
       let out = -2;
       const hint = hints === undefined ? -1 : hints[i];
-      if (homes[i] >= 0) out = this.forward(view, data, off, i, hint);
+      if (homes[i] >= 0) out = this.forward(view, data, off, i, hint, counted);
       if (out === -2) {
-        this.hint = hint;
+        // A probe's answer may be stale by now (an earlier packet of the batch added or moved keys):
+        // process() checks a device's hint against the key; the probe's line is in cache anyway.
+        this.hint = counted ? hint : -1;
         out = this.process(view, data, off, lengths[i], ports[i]);
       }
       if (out < 0) action[i] = Action.DROP;
@@ -592,6 +625,16 @@ export class NatEngine {
     }
   }
 
+  /** (Re)binds the native probe to the batch arrays (after they grew); none when the addon is missing or not wanted. */
+  private bindProbe(): void {
+    if (!this.nativeProbe) return;
+    try {
+      this.probe = createFlowProbe({ slots: this.s, keys: this.keys, homes: this.homes, found: this.found });
+    } catch {
+      this.probe = undefined; // no addon here: the JavaScript path does the same
+    }
+  }
+
   /**
    * The short path of {@link NatEngine.processBatch} for its packet `i` (at `off`): a TCP/UDP/ICMP
    * echo packet of an established session, valid (keyOf found its key), whose session was seen within
@@ -599,7 +642,7 @@ export class NatEngine {
    * or hairpinned. Translates it exactly as {@link NatEngine.process} would and returns its port;
    * anything else returns -2 having changed nothing, and goes to {@link NatEngine.process}.
    */
-  private forward(view: DataView, data: Uint8Array, off: number, i: number, hint: number): number {
+  private forward(view: DataView, data: Uint8Array, off: number, i: number, hint: number, counted: boolean): number {
     // The key and home are read here, not passed: words above 2^30 would be boxed as arguments.
     const keys = this.batchKeys;
     const k0 = keys[4 * i] | 0;
@@ -627,7 +670,7 @@ export class NatEngine {
     if (proto === TCP && (w3 | tcpBits(data[l4 + 13], out)) !== w3) return -2;
     // Counted only here, where the packet is translated: a -2 above hands the hint to process(),
     // which counts it when it uses it.
-    if (hit) this.counters[DEVICE_HITS]++;
+    if (hit && counted) this.counters[DEVICE_HITS]++;
     if (s[p + V_LAST] !== this.now) s[p + V_LAST] = this.now;
     if (out) {
       translate(view, l3, l4, proto, 12, 0, s, p, this.decTtl);

@@ -19,10 +19,11 @@ const HITS = NAT_COUNTERS.indexOf('device_hits');
  * device lookup's slot per packet (from the table as the batch starts; one in five a wrong slot),
  * which must change nothing but the `device_hits` count, at most one per hinted packet.
  */
-function compare(section: Record<string, unknown>, seed: number, device = false): number {
+function compare(section: Record<string, unknown>, seed: number, device = false, nativeProbe = true): number {
   const cfg = parseNatConfig({ external: EXT, maxFlows: 48, timeouts: { udp: 120 }, ...section });
-  const one = new NatEngine(cfg);
-  const many = new NatEngine(cfg);
+  const one = new NatEngine(cfg, { nativeProbe: false });
+  const many = new NatEngine(cfg, { nativeProbe });
+  expect(many.nativeLookup).toBe(nativeProbe); // the addon is built wherever the tests run
   const bytes = new Uint8Array(BURST * SLOT);
   const view = new DataView(bytes.buffer);
   const batch = new PacketBatch({ bytes, view, slotSize: SLOT } as unknown as ConstructorParameters<typeof PacketBatch>[0], BURST);
@@ -127,6 +128,11 @@ describe('processBatch', () => {
     it(`translates exactly as process() does, packet by packet (${name})`, () => {
       for (const seed of [1, 2, 3]) {
         expect(compare(section, seed)).toBeGreaterThan(200);
+      }
+    });
+    it(`without the native probe (the JavaScript lookup pass), translates the same (${name})`, () => {
+      for (const seed of [7, 8, 9]) {
+        expect(compare(section, seed, false, false)).toBeGreaterThan(200);
       }
     });
     it(`with gpu mode's keys and device slots, right or wrong, translates the same (${name})`, () => {

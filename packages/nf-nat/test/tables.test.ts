@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@gnet/nflib';
+import { createFlowProbe } from '@gnet/manager-native';
 import { CHUNK_SLOTS, FlowTable, NatEngine, PortAllocator, SLOT_WORDS, parseNatConfig } from '../src/index.js';
 
 describe('FlowTable', () => {
@@ -44,6 +45,52 @@ describe('FlowTable', () => {
       expect(value(slot)).toBe(v);
       expect(t.slotHolds(slot, k[0], k[1], k[2], k[3])).toBe(true);
     }
+  });
+
+  it("the native FlowProbe (processBatch's lookup) gives FlowTable's home and slot for every key, present or not", () => {
+    // A small table (wrapping clusters) and a bigger one, filled to 7/8 and then thinned by removes
+    // (backward shifts), with flags in the owner's bits and key words above 2^31.
+    for (const [keys, fill] of [
+      [40, 56],
+      [1 << 13, 12000],
+    ] as const) {
+      const t = new FlowTable(keys);
+      let x = keys;
+      const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
+      const all: number[][] = [];
+      for (let i = 0; i < fill; i++) {
+        const k = [rnd(), rnd() & 3, rnd(), 0x101 + (rnd() % 5) * 0x100 + (rnd() & 0x1f)];
+        all.push(k);
+        const slot = t.insert(k[0], k[1], k[2], k[3]);
+        if (slot >= 0) t.slots[slot * SLOT_WORDS + 3] |= (rnd() & 0x7f) << 16;
+      }
+      for (let i = 0; i < fill; i += 3) t.remove(all[i][0], all[i][1], all[i][2], all[i][3]);
+      const B = 64;
+      const q = new Uint32Array(4 * B);
+      const homes = new Int32Array(B);
+      const found = new Int32Array(B);
+      const probe = createFlowProbe({ slots: t.slots, keys: q, homes, found });
+      for (let at = 0; at < all.length; at += B) {
+        const n = Math.min(B, all.length - at);
+        for (let i = 0; i < n; i++) q.set(i % 7 === 6 ? [1, 2, 3, 0] : all[at + i], 4 * i); // some with no key
+        let hits = 0;
+        for (let i = 0; i < n; i++) {
+          const [k0, k1, k2, k3] = q.subarray(4 * i, 4 * i + 4);
+          const slot = k3 === 0 ? -1 : t.find(k0, k1, k2, k3);
+          if (slot >= 0) hits++;
+        }
+        expect(probe.probe(n, t.capacity, at % t.capacity, 16)).toBe(hits);
+        for (let i = 0; i < n; i++) {
+          const [k0, k1, k2, k3] = q.subarray(4 * i, 4 * i + 4);
+          expect(homes[i]).toBe(k3 === 0 ? -1 : t.home(k0, k1, k2, k3));
+          expect(found[i]).toBe(k3 === 0 ? -1 : t.find(k0, k1, k2, k3));
+        }
+      }
+      expect(() => probe.probe(B + 1, t.capacity, 0, 0)).toThrow(RangeError);
+      expect(() => probe.probe(1, t.capacity + 2, 0, 0)).toThrow(RangeError);
+      expect(() => probe.probe(1, t.capacity - 1, 0, 0)).toThrow(RangeError);
+    }
+    expect(() => createFlowProbe({ slots: new Uint32Array(8) as unknown as Int32Array, keys: new Uint32Array(4), homes: new Int32Array(1), found: new Int32Array(1) })).toThrow(/slots must be a Int32Array/);
   });
 
   it('keys and addresses above 2^31 match however they are passed (u32 or i32)', () => {

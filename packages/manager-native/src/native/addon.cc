@@ -6,6 +6,7 @@
 #include "bytes.h"
 #include "crypto_batch.h"
 #include "cuda_driver.h"
+#include "flow_probe.h"
 #include "gpu_binding.h"
 #include "rx_fill.h"
 #include "shm.h"
@@ -27,6 +28,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceValue("moveRanges", Napi::Function::New(env, bytes::MoveRanges), napi_enumerable),
                              InstanceValue("copyRanges", Napi::Function::New(env, bytes::CopyRanges), napi_enumerable),
                              InstanceValue("RxFill", RxFillWrap::Define(env), napi_enumerable),
+                             InstanceValue("FlowProbe", FlowProbeWrap::Define(env), napi_enumerable),
                          });
   }
 

@@ -1,0 +1,48 @@
+/**
+ * Batch lookup in an open-addressed flow table (the layout of `@gnet/nf-nat`'s `FlowTable`, which
+ * `kernels/nat.cu` also reads): {@link createFlowProbe} binds the table and a batch's key, home and
+ * answer arrays once; each {@link FlowProbe.probe} then hashes every key, prefetches every home line
+ * at once (and the lines an expiry sweep reads next), and probes. With millions of flows each lookup
+ * is a DRAM miss, and a loop of prefetches overlaps more of them than a JavaScript loop of loads.
+ *
+ * @module
+ */
+import { loadNative } from './loader.js';
+
+/** The arrays a {@link FlowProbe} reads and writes. */
+export interface FlowProbeArrays {
+  /** The table: 8 words per slot (key words k0..k3, flags in bits 16..31 of k3, then the value). */
+  slots: Int32Array;
+  /** Keys of the batch, 4 words each (`k3 = 0`: no key). */
+  keys: Uint32Array;
+  /** Out: each key's home slot, or -1 for no key. */
+  homes: Int32Array;
+  /** Out: the slot holding each key, or -1. */
+  found: Int32Array;
+}
+
+/** A bound flow-table probe; see the module comment. */
+export interface FlowProbe {
+  /**
+   * For each `i < n`: `homes[i]` = the home slot of key `keys[4i .. 4i+3]` in a table of `capacity`
+   * slots (-1 when its word 3 is 0), and `found[i]` = the slot holding the key (matching words 0..2
+   * and the low 16 bits of word 3), or -1. Prefetches slots `[sweepFrom, sweepFrom + sweepSlots)`
+   * (wrapping at `capacity`) as well. Returns the number of keys found. The hash, the home and the
+   * probe sequence are `FlowTable`'s `hashKey`, `homeOf` and `findFrom`, bit for bit.
+   * @throws RangeError when `n` exceeds the bound arrays or `capacity` is odd or beyond the slots.
+   */
+  probe(n: number, capacity: number, sweepFrom: number, sweepSlots: number): number;
+}
+
+type FlowProbeCtor = new (slots: Int32Array, keys: Uint32Array, homes: Int32Array, found: Int32Array) => FlowProbe;
+
+/**
+ * Binds `a` (kept alive as long as the probe is). The arrays must not be replaced afterwards; bind
+ * again to use new ones.
+ * @throws Error when the addon cannot load or predates this call; TypeError for arrays of the wrong type.
+ */
+export function createFlowProbe(a: FlowProbeArrays): FlowProbe {
+  const Ctor = (loadNative() as unknown as { FlowProbe?: FlowProbeCtor }).FlowProbe;
+  if (typeof Ctor !== 'function') throw new Error('FlowProbe: the loaded gnet addon predates this call; rebuild it (npm run build, or npm rebuild @gnet/manager-native)');
+  return new Ctor(a.slots, a.keys, a.homes, a.found);
+}

@@ -1,0 +1,40 @@
+// flow_probe.h: batch lookup in an open-addressed flow table, the CPU twin of a GPU lookup kernel
+// (nf-nat's kernels/nat.cu). `new FlowProbe(slots, keys, homes, found)` binds the table and the
+// batch arrays once; `probe(n, capacity, sweepFrom, sweepSlots)` then computes every key's hash and
+// home line, prefetches all the homes (and the lines an expiry sweep reads next) so their cache misses
+// overlap, and probes each key. With millions of flows nearly every lookup is a DRAM miss; one
+// JavaScript loop of loads overlaps far fewer of them than this loop of prefetches does.
+//
+// Table layout (nf-nat's flow-table.ts): slot i is words 8i..8i+7 of `slots`, key words k0..k3 then
+// value; bits 16..31 of word 3 are the owner's flags; word 3 == 0 marks an empty slot. The hash, the
+// home slot (the even slot starting a 64-byte line) and the probe sequence (slot + 1, wrapping at the
+// capacity) are flow-table.ts's `hashKey`, `homeOf` and `findFrom`, bit for bit.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+
+namespace gnet {
+
+class FlowProbeWrap : public Napi::ObjectWrap<FlowProbeWrap> {
+ public:
+  // new FlowProbe(slots: Int32Array, keys: Uint32Array, homes: Int32Array, found: Int32Array)
+  static Napi::Function Define(Napi::Env env);
+  explicit FlowProbeWrap(const Napi::CallbackInfo& info);
+
+ private:
+  // probe(n, capacity, sweepFrom, sweepSlots) -> keys found. For i < n: homes[i] = the home slot of
+  // key keys[4i..4i+3] (-1 when its word 3 is 0: no key), found[i] = the slot holding it or -1.
+  // Also prefetches slots [sweepFrom, sweepFrom + sweepSlots) (wrapping), which the next sweep reads.
+  Napi::Value Probe(const Napi::CallbackInfo& info);
+
+  Napi::ObjectReference arrays_;  // keeps the bound arrays alive as long as this object
+  const uint32_t* slots_ = nullptr;
+  uint32_t slotCount_ = 0;  // slots in `slots` (its length / 8)
+  const uint32_t* keys_ = nullptr;
+  int32_t* homes_ = nullptr;
+  int32_t* found_ = nullptr;
+  uint32_t batch_ = 0;  // keys the batch arrays hold
+};
+
+}  // namespace gnet
