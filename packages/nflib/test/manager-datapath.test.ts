@@ -195,6 +195,22 @@ describe('manager data path (batch descriptors)', () => {
     expect(used('4/')).toEqual(new Set([0, 1, 2]));
   });
 
+  it("reports an NF under the tag it gives itself, even when its tag message trails its start", async () => {
+    writePcap(join(dir, 'few.pcap'), [{ sec: 1, usec: 0, bytes: frame(0, 1, 0) }]);
+    const m = await Manager.create({
+      ports: [
+        { spec: `pcap:${join(dir, 'few.pcap')}`, role: 'rx' },
+        { spec: 'null', role: 'tx' },
+      ],
+      nfs: [{ tag: 'file-name', module: join(fixtures, 'late-hello-nf.mjs'), serviceId: 1 }],
+    });
+    // Started means running and named: the summary of a run over one packet names it right.
+    expect(m.snapshot().nfs.map((n) => n.tag)).toEqual(['late-hello']);
+    await m.run({ untilDrained: true });
+    await m.close();
+    expect(m.accounting().transmitted).toBe(1);
+  });
+
   it('counts runts and frames longer than a pool slot as port drops and forwards the rest', async () => {
     const good = frame(1, 1, 0);
     const frames: Frame[] = [

@@ -88,15 +88,24 @@ export class NfInstance extends NfEndpoint {
     this.worker = worker;
     return new Promise((resolve, reject) => {
       let started = false;
+      // The NF posts its tag ('gnet:hello', in init) before it marks itself running, but the message
+      // comes through this thread's event loop and may trail the state word: a run over a few
+      // packets then reported the NF under the file's name. So started means running and hello
+      // seen (or running for 500 ms without one: a worker that never says hello).
+      let hello = false;
+      let runningPolls = 0;
       const poll = setInterval(() => {
-        if (Atomics.load(this.ctl, ControlWord.STATE) === NfState.RUNNING) {
+        if (Atomics.load(this.ctl, ControlWord.STATE) === NfState.RUNNING && (hello || ++runningPolls > 250)) {
           started = true;
           clearInterval(poll);
           resolve();
         }
       }, 2);
       worker.on('message', (m: { type?: string; tag?: string; to?: number; body?: unknown; key?: string; value?: unknown }) => {
-        if (m?.type === 'gnet:hello' && typeof m.tag === 'string') this.tag = m.tag;
+        if (m?.type === 'gnet:hello' && typeof m.tag === 'string') {
+          this.tag = m.tag;
+          hello = true;
+        }
         else if (m?.type === 'gnet:meta' && typeof m.key === 'string') this.meta[m.key] = m.value;
         else if (m?.type === 'gnet:msg' && typeof m.to === 'number') onMessage(this, m.to, m.body);
       });
