@@ -205,8 +205,8 @@ export class NatEngine {
   private readonly insideHost: number;
   private readonly sweepPerBatch: number;
 
-  /** Builds the table for `cfg` (sized by `cfg.maxFlows`) and installs the static forwards. */
   /**
+   * Builds the table for `cfg` (sized by `cfg.maxFlows`) and installs the static forwards.
    * @param options.nativeProbe - look each batch's keys up with `@gnet/manager-native`'s
    * `FlowProbe` (default: when the addon loads); `false` keeps the whole data path in JavaScript.
    * Both give the same translations.
