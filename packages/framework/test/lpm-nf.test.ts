@@ -185,6 +185,23 @@ describe('LPM NF through the framework (cpu, emulated, gpu)', () => {
       }
   });
 
+  it.skipIf(noEmulator !== undefined)('emulated mode in a thread shared with a plain nflib NF (--chain noop+lpm): same output, both NFs see every packet', () => {
+    const noop = join(__dirname, '..', '..', 'nflib', 'examples', 'noop-nf.mjs');
+    const o1 = join(dir, 'shared-1.pcap');
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'run', '--chain', `${noop}+${fixture}`, '--mode', 'emulated', '--config', configPath, '--in', `pcap:${inPath}`, '--out', `pcap:${o1}`, '--port', 'null'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('gnet: NF lpm: emulated mode');
+    const s = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Summary;
+    expect(s).toMatchObject({ rx: 3001, tx: cpu.summary?.tx, inFlight: 0, drops: cpu.summary?.drops });
+    expect(s.nfs.noop).toMatchObject({ rx: 3001, tx: 3001 });
+    expect(s.nfs.lpm).toMatchObject({ rx: 3001, tx: 3001 });
+    expect(readPcap(o1)).toEqual(cpu.out1);
+  });
+
   it.skipIf(noEmulator !== undefined)('emulated mode with submissions inline and on the stream thread: same output, and the device time is measured on both', () => {
     for (const emulatedSubmit of ['inline', 'stream']) {
       const config = writeConfig({ routes: ROUTES, emulatedSubmit });

@@ -30,7 +30,7 @@ export { ManagerPort } from './runtime/manager-port.js';
 export { NfEndpoint, NF_STATE_NAMES } from './runtime/instance.js';
 export type { ManagerPolicy, PolicyDecision, InstanceSetting } from './runtime/policy.js';
 export { MAX_NAMED_COUNTERS, MAX_COUNTER_NAME, NamedCountersReader } from './runtime/named-counters.js';
-export { NfInstance, type NfSpec } from './runtime/nf-instance.js';
+export { NfInstance, NfThread, type NfSpec, type NfThreadEvents } from './runtime/nf-instance.js';
 export { ProcessInstance } from './runtime/process-instance.js';
 export { MultiProcessManager, type MultiProcessOptions, type PublishedStats } from './runtime/multi-process.js';
 export { ManagerRegion, NoManagerError, pidAlive, type SlotView, type RegionCreateOptions } from './runtime/region.js';

@@ -5,6 +5,7 @@
  * stdout and exits 0; otherwise it runs until SIGINT/SIGTERM.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { gpuInfo } from '@gnet/manager-native';
 import { DEFAULT_BURST, Manager } from '../runtime/manager.js';
 import type { ManagerPolicy } from '../runtime/policy.js';
@@ -16,7 +17,7 @@ import { loadConfig, portsFrom, serveUntilDone, statsFlag, type CliIo } from './
 export { summaryLine } from './serve.js';
 
 /** Help text of `gnet run`. */
-export const RUN_HELP = `Usage: gnet run [--chain <nf>[,<nf>...]] --in <port> --out <port> [options]
+export const RUN_HELP = `Usage: gnet run [--chain <nf>[+<nf>...][,<nf>...]] --in <port> --out <port> [options]
 
 Runs a service chain in this process (the embedded manager) over the given ports.
 Without --chain the manager is a wire: every frame from --in leaves on --out unchanged.
@@ -26,7 +27,9 @@ Ports: pcap:PATH | gen:<spec> | afpacket:<ifname> | mem
   --out <port>         port 1, transmitted on
   --port <port>        more ports (ids 2, 3, ...), both directions; repeatable
 Chain:
-  --chain <nf,...>     reference NFs (router, firewall, nat, ipsec) or paths to NF modules
+  --chain <nf,...>     reference NFs (router, firewall, nat, ipsec) or paths to NF modules;
+                       a+b runs a and b in one worker thread, taking turns (for chains
+                       longer than the cores: no thread wake-up per hop)
   --instances N        instances of each NF (flows are spread by hash; default 1)
   --config FILE        JSON with one section per NF name, e.g. {"router": {...}}
   --mode M             auto|cpu|emulated|gpu, passed to framework NFs (default auto)
@@ -78,10 +81,16 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const config = loadConfig(configPath);
 
   const chainText = flags.values.get('chain');
-  const nfs: NfSpec[] = (chainText ? chainText.split(',').filter(Boolean) : []).map((el, i) => {
-    const r = resolveNf(el.trim(), process.cwd());
-    const section = (config?.value as Record<string, unknown> | undefined)?.[r.tag];
-    return { tag: r.tag, module: r.module, serviceId: i + 1, config: { ...(section as object), mode, workers }, nfArgs: [] };
+  const nfs: NfSpec[] = [];
+  // `a+b`: a and b share a worker_thread (their loops take turns on it).
+  (chainText ? chainText.split(',').filter(Boolean) : []).forEach((el, t) => {
+    const members = el.split('+').map((m) => m.trim());
+    if (members.some((m) => m === '')) throw new UsageError(`--chain element "${el}" has an empty NF around "+"`);
+    for (const name of members) {
+      const r = resolveNf(name, process.cwd());
+      const section = (config?.value as Record<string, unknown> | undefined)?.[r.tag];
+      nfs.push({ tag: r.tag, module: r.module, serviceId: nfs.length + 1, config: { ...(section as object), mode, workers }, nfArgs: [], ...(members.length > 1 ? { thread: `t${t}` } : {}) });
+    }
   });
 
   let configFailure: Error | undefined;
@@ -108,6 +117,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     },
   });
 
+  const threads = new Set(nfs.map((n, i) => n.thread ?? `nf${i}`)).size * intFlag(flags, 'instances', 1, 64, 1) * workers;
+  if (nfs.length > 1 && threads + 1 > availableParallelism() && !chainText?.includes('+')) {
+    io.err(`gnet: ${threads} NF threads and the manager on ${availableParallelism()} cores: each hop waits for a thread to be woken; --chain a+b runs NFs in one thread, taking turns`);
+  }
   const code = await serveUntilDone(manager, stats, flags, io);
   if (configFailure) {
     io.err(`gnet: config error: ${(configFailure as Error).message}`);

@@ -19,6 +19,7 @@ import { IdleBackoff, SpscRing } from '../ring/index.js';
 import { ManagerBell } from '../runtime/manager-bell.js';
 import { defineNamedCounters } from '../runtime/named-counters.js';
 import { ATTACH_KEY, COUNTERS_OFFSET, EMBEDDED_NAMED_OFFSET, ControlWord, NfCounter, NfState, type NfAttach } from '../runtime/attach.js';
+import { joinThread, leaveThread, Step, takeAttach, threadGroup, type LoopStepper, type NfThreadGroup } from '../runtime/thread-group.js';
 import { Action } from './actions.js';
 import { parseNfArgs, type NfArgs } from './args.js';
 import { BatchViews, type PacketBatch } from './batch.js';
@@ -175,9 +176,13 @@ export class Context implements NfContext {
   };
 }
 
-/** Embedded mode: everything comes in the attach record; messages go through the worker port. */
-function workerLink(a: NfAttach, tag: string): NfLink {
+/**
+ * Embedded mode: everything comes in the attach record; messages go through the worker port (in a
+ * thread shared by several NFs, tagged with the NF's `member` index both ways).
+ */
+function workerLink(a: NfAttach, tag: string, group: NfThreadGroup | undefined): NfLink {
   const bell = new ManagerBell(a.managerBell);
+  const member = a.member;
   return {
     mode: 'embedded',
     pool: PacketPool.attach(a.poolBuffer),
@@ -192,14 +197,15 @@ function workerLink(a: NfAttach, tag: string): NfLink {
     tag,
     config: a.config,
     configSource: a.configSource,
-    send: (from, to, body) => parentPort?.postMessage({ type: 'gnet:msg', to, from, body }),
-    publish: (key, value) => parentPort?.postMessage({ type: 'gnet:meta', key, value }),
+    send: (from, to, body) => parentPort?.postMessage({ type: 'gnet:msg', to, from, body, member }),
+    publish: (key, value) => parentPort?.postMessage({ type: 'gnet:meta', key, value, member }),
     wakeManager: () => bell.ring(),
     // Messages arrive as worker events; the manager thread outlives its workers.
     poll: () => null,
     // The message listener would keep the thread alive after its loop: let it end (the manager
-    // waits for the worker to exit when it closes).
-    leave: () => parentPort?.unref(),
+    // waits for the worker to exit when it closes), once every NF of a shared thread has left.
+    leave: () => (group ? leaveThread(group, member ?? 0) : parentPort?.unref()),
+    group,
   };
 }
 
@@ -217,15 +223,18 @@ function scriptTag(): string {
  * @throws Error that says how to start the NF when there is no manager to join, or why the manager refused it.
  */
 export function init(options: NfOptions = {}): NfContext {
-  const attach = (workerData as Record<string, unknown> | null)?.[ATTACH_KEY] as NfAttach | undefined;
+  // A thread hosting several NFs hands each module its own record, in import order.
+  const group = isMainThread ? undefined : threadGroup();
+  const attach = group ? takeAttach(group) : ((workerData as Record<string, unknown> | null)?.[ATTACH_KEY] as NfAttach | undefined);
   const args = parseNfArgs(options.argv ?? attach?.nfArgs ?? process.argv.slice(2));
   if (options.serviceId !== undefined) args.serviceId = options.serviceId;
   if (attach && !isMainThread) {
-    const ctx = new Context(workerLink(attach, options.tag ?? attach.tag), args);
-    parentPort?.postMessage({ type: 'gnet:hello', tag: ctx.tag });
+    const ctx = new Context(workerLink(attach, options.tag ?? attach.tag, group), args);
+    const member = attach.member;
+    parentPort?.postMessage({ type: 'gnet:hello', tag: ctx.tag, member });
     Atomics.store(ctx.link.ctl, ControlWord.STATE, NfState.RUNNING);
-    parentPort?.on('message', (m: { type?: string; from?: number; body?: unknown }) => {
-      if (m?.type === 'gnet:msg') ctx.deliver({ from: m.from ?? 0, body: m.body });
+    parentPort?.on('message', (m: { type?: string; from?: number; body?: unknown; member?: number }) => {
+      if (m?.type === 'gnet:msg' && m.member === member) ctx.deliver({ from: m.from ?? 0, body: m.body });
     });
     return ctx;
   }
@@ -274,52 +283,53 @@ function handleSignals(ctx: Context): () => void {
  */
 export async function run(ctx: NfContext, handler: BatchHandler): Promise<void> {
   const loop = await PacketLoop.begin(ctx);
+  return loop.drive(batchStepper(loop, handler));
+}
+
+/** `run`'s loop, a turn at a time: each turn takes the batches waiting in the ring and hands them back. */
+function batchStepper(loop: PacketLoop, handler: BatchHandler): LoopStepper {
   const c = loop.ctx;
   const { rx, ctl, counters, pool } = loop.link;
   const views = new BatchViews(pool);
   const table = pool.batches;
   const ids = new Uint32Array(64);
-  const idle = loop.idle;
-  let empty = 0;
-  try {
-    while (Atomics.load(ctl, ControlWord.STOP) === 0) {
+  const FINISHED = Step.FINISHED;
+  const PROGRESS = Step.PROGRESS;
+  const afterSlow = (ok: boolean): number => (ok && !loop.limitReached ? PROGRESS : FINISHED);
+  return {
+    loop,
+    step(): number | Promise<number> {
+      if (Atomics.load(ctl, ControlWord.STOP) !== 0) return FINISHED;
       const n = rx.dequeueBurst(ids, ids.length);
       Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
-      if (n > 0) {
-        const t0 = performance.now();
-        idle.reset();
-        let packets = 0;
-        for (let k = 0; k < n; k++) {
-          const d = ids[k];
-          // A descriptor index the manager would never send: hand it back untouched (it ignores it).
-          if (d >= table.batchCount) continue;
-          const batch = views.get(d);
-          const count = table.count[d];
-          batch.begin(count <= table.capacity ? count : 0);
-          packets += batch.count;
-          // Counted on receipt: an NF killed inside its handler has received what it dies holding.
-          counters[NfCounter.RX] += batch.count;
-          try {
-            handler(batch, c);
-          } catch (err) {
-            loop.handlerFailed(batch, err);
-          }
+      if (n === 0) return rx.closed ? FINISHED : Step.IDLE;
+      const t0 = performance.now();
+      let packets = 0;
+      for (let k = 0; k < n; k++) {
+        const d = ids[k];
+        // A descriptor index the manager would never send: hand it back untouched (it ignores it).
+        if (d >= table.batchCount) continue;
+        const batch = views.get(d);
+        const count = table.count[d];
+        batch.begin(count <= table.capacity ? count : 0);
+        packets += batch.count;
+        // Counted on receipt: an NF killed inside its handler has received what it dies holding.
+        counters[NfCounter.RX] += batch.count;
+        try {
+          handler(batch, c);
+        } catch (err) {
+          loop.handlerFailed(batch, err);
         }
-        const done = loop.complete(ids, n, packets);
-        counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
-        if (done !== true && !(await done)) break;
-        if (loop.limitReached) break;
-      } else if (rx.closed) break;
-      else {
-        idle.idle(rx);
-        // An idle spin reads no clock: only every 64th empty turn looks whether a yield is due.
-        if ((++empty & 63) !== 0) continue;
       }
-      if (loop.yieldDue() && (await loop.pause())) break;
-    }
-  } finally {
-    loop.end();
-  }
+      const done = loop.complete(ids, n, packets);
+      counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
+      if (done !== true) return done.then(afterSlow);
+      return loop.limitReached ? FINISHED : PROGRESS;
+    },
+    interrupt: () => true,
+    idle: () => loop.idle.idle(rx),
+    wakeBy: () => Infinity,
+  };
 }
 
 /**
@@ -432,10 +442,42 @@ export class PacketLoop {
    * true when the loop must end.
    */
   async pause(): Promise<boolean> {
-    if (this.lastYield >= this.deadline) return true;
-    if ((this.gone = this.link.poll(this.ctx.deliver)) !== null) return true;
+    if (this.mustEnd()) return true;
     await new Promise((r) => setImmediate(r));
     return false;
+  }
+
+  /** Checks the `-t` limit and the manager and delivers messages; true when the loop must end. */
+  mustEnd(): boolean {
+    if (this.lastYield >= this.deadline) return true;
+    return (this.gone = this.link.poll(this.ctx.deliver)) !== null;
+  }
+
+  /**
+   * Turns `stepper` until its loop ends, then ends the loop ({@link PacketLoop.end}). Alone on its
+   * thread, the loop backs off on its own ring when idle and yields to the event loop every few
+   * milliseconds; on a thread shared with other NFs it joins that thread's scheduler instead.
+   */
+  async drive(stepper: LoopStepper): Promise<void> {
+    const group = this.link.group;
+    if (group) return joinThread(group, stepper);
+    let empty = 0;
+    try {
+      for (;;) {
+        const s = stepper.step();
+        const r = typeof s === 'number' ? s : await s;
+        if (r === Step.FINISHED) break;
+        if (r === Step.PROGRESS) this.idle.reset();
+        else if (r === Step.IDLE) {
+          stepper.idle();
+          // An idle spin reads no clock: only every 64th empty turn looks whether a yield is due.
+          if ((++empty & 63) !== 0) continue;
+        }
+        if (this.yieldDue() && (await this.pause()) && stepper.interrupt()) break;
+      }
+    } finally {
+      this.end();
+    }
   }
 
   /** Marks the NF stopped and gives its place back (the loop's `finally`). */

@@ -6,6 +6,7 @@
  */
 import type { PacketPool } from '../pool/index.js';
 import type { SpscRing } from '../ring/index.js';
+import type { NfThreadGroup } from '../runtime/thread-group.js';
 
 /** A message between NFs (`sendMsgToNf`), delivered to the receiver's message callback. */
 export interface NfMessage {
@@ -56,4 +57,6 @@ export interface NfLink {
   poll(deliver: (msg: NfMessage) => void): string | null;
   /** Called once the packet loop ended and every packet was returned: gives the NF's place back. */
   leave(): void;
+  /** The thread's scheduler, when the NF shares its worker_thread with others (`--chain a+b`). */
+  readonly group?: NfThreadGroup;
 }

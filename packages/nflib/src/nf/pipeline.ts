@@ -4,6 +4,7 @@
  * @module
  */
 import { ControlWord, NfCounter } from '../runtime/attach.js';
+import { Step, type LoopStepper } from '../runtime/thread-group.js';
 import { BatchViews, PacketBatch } from './batch.js';
 import { PacketLoop, type NfContext } from './context.js';
 
@@ -56,12 +57,17 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
   const deadlineMs = (stages.deadlineUs ?? 100) / 1000;
   if (!Number.isInteger(depth) || depth < 1 || depth > 64) throw new RangeError(`pipeline depth must be an integer in 1..64, got ${depth}`);
   if (!(deadlineMs >= 0)) throw new RangeError(`pipeline deadlineUs must be >= 0, got ${stages.deadlineUs}`);
-  const loop = await PacketLoop.begin(ctx);
-  const c = loop.ctx;
-  const { rx, ctl, counters, pool, burst } = loop.link;
-  const idle = loop.idle;
-  const cap = stages.maxBatch ?? burst;
+  const cap = stages.maxBatch ?? ctx.burst;
   if (!Number.isInteger(cap) || cap < 1 || cap > 1 << 16) throw new RangeError(`pipeline maxBatch must be an integer in 1..65536, got ${cap}`);
+  const loop = await PacketLoop.begin(ctx);
+  return loop.drive(pipelineStepper(loop, stages, depth, deadlineMs, cap));
+}
+
+/** `runPipelined`'s loop, a turn at a time: receive into the free buffer, start it, return finished ones. */
+function pipelineStepper(loop: PacketLoop, stages: PipelineStages, depth: number, deadlineMs: number, cap: number): LoopStepper {
+  const c = loop.ctx;
+  const { rx, ctl, counters, pool } = loop.link;
+  const idle = loop.idle;
   const table = pool.batches;
   const views = new BatchViews(pool);
   const batches: PacketBatch[] = [];
@@ -81,119 +87,128 @@ export async function runPipelined(ctx: NfContext, stages: PipelineStages): Prom
   let inFlight = 0;
   let firstAt = 0; // when the first packet of the batch being received came
   let draining = false;
-  try {
-    for (;;) {
-      const t0 = performance.now();
-      let progress = false;
-      if (!draining && (loop.stopRequested || loop.limitReached)) draining = true;
-      // Receive into the free buffer.
-      if (inFlight < depth) {
-        const slot = (head + inFlight) % depth;
-        const b = batches[slot];
-        const p = parts[slot];
-        if (b.count === 0) {
-          const target = Atomics.load(ctl, ControlWord.BATCH_TARGET);
-          limit = target > 0 && target < cap ? target : cap;
-        }
-        // A descriptor already begun is finished even while draining: its packets must go back.
-        while (b.count < limit && (cur !== null || !draining)) {
-          if (cur === null) {
-            const n = rx.dequeueBurst(one, 1);
-            Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
-            if (n === 0) {
-              if (rx.closed) draining = true;
-              break;
-            }
-            curId = one[0];
-            if (curId >= table.batchCount) continue; // not a descriptor: never sent by a manager
-            const count = table.count[curId];
-            if (!(count > 0 && count <= table.capacity)) {
-              // Nothing to process: hand it straight back.
-              const done = loop.complete(one, 1, 0);
-              if (done !== true && !(await done)) return;
-              continue;
-            }
-            cur = views.get(curId);
-            cur.count = count;
-            curAt = 0;
-            counters[NfCounter.RX] += count;
-          }
-          if (b.count === 0) firstAt = performance.now();
-          const room = limit - b.count;
-          const left = cur.count - curAt;
-          const n = left < room ? left : room;
-          b.append(cur, curAt, n);
-          p.add(curId, curAt, n, curAt + n === cur.count);
-          curAt += n;
-          if (curAt === cur.count) cur = null;
-          progress = true;
-        }
-        // Start it when full, when its deadline expired, or when no more packets will come.
-        if (p.count > 0 && (b.count >= limit || draining || performance.now() - firstAt >= deadlineMs)) {
-          failed[slot] = 0;
-          try {
-            stages.start(b, slot, c);
-          } catch (err) {
-            loop.handlerFailed(b, err);
-            failed[slot] = 1;
-          }
-          inFlight++;
-          progress = true;
-        }
+  const afterSlow = (ok: boolean): number => (ok ? Step.PROGRESS : Step.FINISHED);
+
+  function step(): number | Promise<number> {
+    const t0 = performance.now();
+    let progress = false;
+    if (!draining && (loop.stopRequested || loop.limitReached)) draining = true;
+    // Receive into the free buffer.
+    if (inFlight < depth) {
+      const slot = (head + inFlight) % depth;
+      const b = batches[slot];
+      const p = parts[slot];
+      if (b.count === 0) {
+        const target = Atomics.load(ctl, ControlWord.BATCH_TARGET);
+        limit = target > 0 && target < cap ? target : cap;
       }
-      // Return finished batches, oldest first.
-      while (inFlight > 0) {
-        const b = batches[head];
-        const p = parts[head];
-        if (failed[head] === 0) {
-          let finished: boolean;
-          try {
-            finished = stages.poll(b, head, c);
-          } catch (err) {
-            loop.handlerFailed(b, err);
-            finished = true;
+      // A descriptor already begun is finished even while draining: its packets must go back.
+      while (b.count < limit && (cur !== null || !draining)) {
+        if (cur === null) {
+          const n = rx.dequeueBurst(one, 1);
+          Atomics.add(ctl, ControlWord.HEARTBEAT, 1);
+          if (n === 0) {
+            if (rx.closed) draining = true;
+            break;
           }
-          if (!finished) break;
+          curId = one[0];
+          if (curId >= table.batchCount) continue; // not a descriptor: never sent by a manager
+          const count = table.count[curId];
+          if (!(count > 0 && count <= table.capacity)) {
+            // Nothing to process: hand it straight back.
+            const done = loop.complete(one, 1, 0);
+            if (done !== true) return done.then(afterSlow);
+            continue;
+          }
+          cur = views.get(curId);
+          cur.count = count;
+          curAt = 0;
+          counters[NfCounter.RX] += count;
         }
-        // Decisions go back into the descriptors; those whose last packet this batch held go back.
-        let nb = 0;
-        let at = 0;
-        for (let k = 0; k < p.count; k++) {
-          const id = p.id[k];
-          const n = p.n[k];
-          b.returnTo(views.get(id), p.from[k], n, at);
-          at += n;
-          if (p.last[k] === 1) back[nb++] = id;
-        }
-        const packets = b.count;
-        b.count = 0;
-        p.count = 0;
-        const done = loop.complete(back, nb, packets);
-        if (done !== true && !(await done)) return;
-        head = head + 1 === depth ? 0 : head + 1;
-        inFlight--;
+        if (b.count === 0) firstAt = performance.now();
+        const room = limit - b.count;
+        const left = cur.count - curAt;
+        const n = left < room ? left : room;
+        b.append(cur, curAt, n);
+        p.add(curId, curAt, n, curAt + n === cur.count);
+        curAt += n;
+        if (curAt === cur.count) cur = null;
         progress = true;
       }
-      if (progress) counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
-      if (draining && inFlight === 0 && parts[head].count === 0 && cur === null) break;
-      if (progress) idle.reset();
-      else if (inFlight === 0) {
-        // Nothing in flight: sleep on the ring, but never past a waiting batch's deadline.
-        if (batches[head].count === 0) idle.idle(rx);
-        else {
-          const left = firstAt + deadlineMs - performance.now();
-          if (left > 0) rx.waitForData(left);
+      // Start it when full, when its deadline expired, or when no more packets will come.
+      if (p.count > 0 && (b.count >= limit || draining || performance.now() - firstAt >= deadlineMs)) {
+        failed[slot] = 0;
+        try {
+          stages.start(b, slot, c);
+        } catch (err) {
+          loop.handlerFailed(b, err);
+          failed[slot] = 1;
         }
-      }
-      // (With work in flight the loop polls it without sleeping.)
-      if (loop.yieldDue() && (await loop.pause())) {
-        if (loop.gone !== null) return;
-        draining = true;
+        inFlight++;
+        progress = true;
       }
     }
-  } finally {
-    loop.end();
+    // Return finished batches, oldest first.
+    while (inFlight > 0) {
+      const b = batches[head];
+      const p = parts[head];
+      if (failed[head] === 0) {
+        let finished: boolean;
+        try {
+          finished = stages.poll(b, head, c);
+        } catch (err) {
+          loop.handlerFailed(b, err);
+          finished = true;
+        }
+        if (!finished) break;
+      }
+      // Decisions go back into the descriptors; those whose last packet this batch held go back.
+      let nb = 0;
+      let at = 0;
+      for (let k = 0; k < p.count; k++) {
+        const id = p.id[k];
+        const n = p.n[k];
+        b.returnTo(views.get(id), p.from[k], n, at);
+        at += n;
+        if (p.last[k] === 1) back[nb++] = id;
+      }
+      const packets = b.count;
+      b.count = 0;
+      p.count = 0;
+      head = head + 1 === depth ? 0 : head + 1;
+      inFlight--;
+      progress = true;
+      const done = loop.complete(back, nb, packets);
+      if (done !== true) {
+        counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
+        return done.then(afterSlow);
+      }
+    }
+    if (progress) counters[NfCounter.BUSY_US] += (performance.now() - t0) * 1000;
+    if (draining && inFlight === 0 && parts[head].count === 0 && cur === null) return Step.FINISHED;
+    // With work in flight the loop polls it without sleeping.
+    return progress ? Step.PROGRESS : inFlight > 0 ? Step.POLLING : Step.IDLE;
   }
+
+  return {
+    loop,
+    step,
+    // Asked to end (`-t`, the manager gone): finish what is in flight first, unless nobody is left to take it.
+    interrupt(): boolean {
+      if (loop.gone !== null) return true;
+      draining = true;
+      return false;
+    },
+    // Nothing in flight: sleep on the ring, but never past a waiting batch's deadline.
+    idle(): void {
+      if (batches[head].count === 0) idle.idle(rx);
+      else {
+        const left = firstAt + deadlineMs - performance.now();
+        if (left > 0) rx.waitForData(left);
+      }
+    },
+    wakeBy: () => (inFlight === 0 && batches[head].count > 0 ? firstAt + deadlineMs : Infinity),
+  };
 }
 
 /** Which parts of which descriptors one pipeline batch holds, in order. */

@@ -73,9 +73,10 @@ export class IdleBackoff {
 
   /**
    * Called after a poll of `ring` found nothing: returns at once while spinning, later sleeps on the
-   * ring's doorbell (blocking this thread) until data arrives or the current timeout passes.
+   * ring's doorbell (blocking this thread) until data arrives or the current timeout passes. Any
+   * `waitForData` will do (a thread hosting several NFs waits on its own doorbell).
    */
-  idle(ring: RingBase): void {
+  idle(ring: Pick<RingBase, 'waitForData'>): void {
     if (this.empty < this.spins) {
       this.empty++;
       return;

@@ -32,6 +32,8 @@ export interface NfAttach {
   nfArgs: string[];
   /** Most packets per batch the NF is given. */
   burst: number;
+  /** The NF's index among the NFs sharing its worker_thread (absent when it has the thread alone). */
+  member?: number;
 }
 
 /** Int32 words at the start of the control block. */

@@ -99,6 +99,7 @@ export abstract class NfEndpoint {
   requestStop(): void {
     Atomics.store(this.ctl, ControlWord.STOP, 1);
     this.rx.close();
+    this.wake();
   }
 
   /** This instance's stats entry now (ring occupancy is read from the live rings). */
@@ -122,6 +123,14 @@ export abstract class NfEndpoint {
       ...(Object.keys(this.meta).length ? { meta: { ...this.meta } } : {}),
     };
   }
+
+  /** The thread the NF runs in: instances sharing one count once when the manager counts cores. */
+  get threadKey(): object {
+    return this;
+  }
+
+  /** Called after batches were queued on {@link NfEndpoint.rx} (or it was closed): wakes an NF that sleeps elsewhere than on its ring. */
+  wake(): void {}
 
   /** Delivers a message from service `from` to the NF's message callback. */
   abstract deliver(from: number, body: unknown): void;

@@ -28,7 +28,7 @@ import { addDrop, type NfCounters, type StatsSnapshot } from '../stats/snapshot.
 import { ManagerBell } from './manager-bell.js';
 import { ManagerPort } from './manager-port.js';
 import type { NfEndpoint } from './instance.js';
-import { NfInstance, type NfSpec } from './nf-instance.js';
+import { NfInstance, NfThread, type NfSpec } from './nf-instance.js';
 import { ControlWord, NfState } from './attach.js';
 import type { ManagerPolicy, PolicyDecision } from './policy.js';
 import { RxFiller, SlotCache } from './rx-filler.js';
@@ -264,7 +264,19 @@ export class Manager {
         }
       }
       try {
-        for (const spec of nfs) for (let k = 0; k < (options.instances ?? 1); k++) await m.startNf(spec);
+        // NFs naming the same thread share one per instance number (instance k of each in thread k).
+        const threads: NfSpec[][] = [];
+        const named = new Map<string, NfSpec[]>();
+        for (const spec of nfs) {
+          const group = spec.thread === undefined ? undefined : named.get(spec.thread);
+          if (group) group.push(spec);
+          else {
+            const g = [spec];
+            threads.push(g);
+            if (spec.thread !== undefined) named.set(spec.thread, g);
+          }
+        }
+        for (const g of threads) for (let k = 0; k < (options.instances ?? 1); k++) await m.startThread(g);
       } catch (err) {
         await m.close();
         throw err;
@@ -278,24 +290,35 @@ export class Manager {
 
   /** Starts one more instance of an NF in a worker_thread (NFs may join at any time); resolves once it runs. */
   async startNf(spec: NfSpec): Promise<NfInstance> {
-    if (this.nextIndex >= 0xfffe) throw new Error('too many NF instances');
-    const inst = new NfInstance(this.nextIndex++, spec, this.byService.get(spec.serviceId)?.length ?? 0, this.ringSize);
-    this.instances.push(inst);
+    return (await this.startThread([spec]))[0];
+  }
+
+  /**
+   * Starts one more instance of each of `specs` in one worker_thread (several: their loops take
+   * turns on it, see {@link NfSpec.thread}); resolves once every one runs, rejects (starting none)
+   * when one fails to.
+   */
+  async startThread(specs: NfSpec[]): Promise<NfInstance[]> {
+    if (this.nextIndex + specs.length > 0xfffe) throw new Error('too many NF instances');
+    const taken = new Map<number, number>();
+    const members = specs.map((spec) => {
+      const before = (this.byService.get(spec.serviceId)?.length ?? 0) + (taken.get(spec.serviceId) ?? 0);
+      taken.set(spec.serviceId, (taken.get(spec.serviceId) ?? 0) + 1);
+      return new NfInstance(this.nextIndex++, spec, before, this.ringSize);
+    });
+    const thread = new NfThread(members);
+    this.instances.push(...members);
     try {
-      await inst.start(
-        this.pool.buffer as SharedArrayBuffer,
-        this.burst,
-        this.configSource,
-        this.bell.buffer,
-        (i, reason) => this.detach(i, 'dead', reason),
-        (from, to, body) => this.relayMessage(from.serviceId, to, body),
-      );
+      await thread.start(this.pool.buffer as SharedArrayBuffer, this.burst, this.configSource, this.bell.buffer, {
+        onExit: (i, reason) => this.detach(i, 'dead', reason),
+        onMessage: (from, to, body) => this.relayMessage(from.serviceId, to, body),
+      });
     } catch (err) {
-      this.instances.splice(this.instances.indexOf(inst), 1);
+      for (const m of members) this.instances.splice(this.instances.indexOf(m), 1);
       throw err;
     }
-    this.addToService(inst);
-    return inst;
+    for (const m of members) this.addToService(m);
+    return members;
   }
 
   /**
@@ -333,7 +356,8 @@ export class Manager {
    * the core to whichever thread has work.
    */
   private grantSpin(): void {
-    const oversubscribed = this.instances.length + 1 > availableParallelism();
+    const threads = new Set(this.instances.map((i) => i.threadKey)).size;
+    const oversubscribed = threads + 1 > availableParallelism();
     this.bellSleep = oversubscribed && this.instances.every((i) => i.ringsBell);
     const spin = oversubscribed ? 0 : NF_SPIN_US;
     for (const inst of this.instances) Atomics.store(inst.ctl, ControlWord.SPIN_US, spin);
@@ -520,6 +544,7 @@ export class Manager {
       inst.stage[fit++] = d;
     }
     const ok = inst.rx.enqueueBurst(inst.stage, fit);
+    if (ok > 0) inst.wake();
     const owner = inst.index + 1;
     for (let k = 0; k < ok; k++) {
       const d = inst.stage[k];
