@@ -100,12 +100,14 @@ describe('guide: Running on a GPU', () => {
 });
 
 describe('guide: How a packet flows', () => {
-  it('split-nf.mjs,my-nf.mjs: IPv4 through the guard on port 1, the rest straight out on port 2', () => {
-    const r = gnet(['run', '--chain', './split-nf.mjs,./my-nf.mjs', '--in', 'pcap:in.pcap', '--out', 'pcap:ipv4.pcap', '--port', 'null']);
-    expect(r.code, r.stderr).toBe(0);
+  it('split-nf.mjs,my-nf.mjs: IPv4 through the guard on port 1, the rest straight out on port 2; the same with + (one thread)', () => {
     const ipv4 = want.filter((b) => b[12] === 0x08 && b[13] === 0x00);
-    expect(readPcap(join(dir, 'ipv4.pcap')).map((f) => f.bytes)).toEqual(ipv4);
-    expect(lastJson(r.stdout)).toMatchObject({ rx: 1000, tx: want.length, nfs: { split: { rx: 1000 }, 'ttl-guard': { rx: 990, counters: { not_ipv4: 0 } } } });
+    for (const chain of ['./split-nf.mjs,./my-nf.mjs', './split-nf.mjs+./my-nf.mjs']) {
+      const r = gnet(['run', '--chain', chain, '--in', 'pcap:in.pcap', '--out', 'pcap:ipv4.pcap', '--port', 'null']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readPcap(join(dir, 'ipv4.pcap')).map((f) => f.bytes)).toEqual(ipv4);
+      expect(lastJson(r.stdout)).toMatchObject({ rx: 1000, tx: want.length, nfs: { split: { rx: 1000 }, 'ttl-guard': { rx: 990, counters: { not_ipv4: 0 } } } });
+    }
   });
 });
 

@@ -86,10 +86,9 @@ describe('NFs sharing a worker thread', () => {
     expect(a.worker).toBe(b.worker);
     const exit = new Promise<number>((r) => a.worker.once('exit', r));
     await m.run({ untilDrained: true });
-    const t0 = Date.now();
     await m.close();
+    // A thread the manager had to terminate (after 2 s) would exit with code 1.
     expect(await exit).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(1500);
   });
 
   it('fails to start with the NF\'s own error (a ConfigError stays one) when one NF of the thread fails', async () => {
@@ -100,7 +99,13 @@ describe('NFs sharing a worker thread', () => {
         { spec: 'null', role: 'tx' },
       ],
       nfs: [turnNf(0), bad],
-    }).catch((e: Error) => e);
+    }).then(
+      async (m) => {
+        await m.close();
+        return m;
+      },
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('ConfigError');
     expect((err as Error).message).toContain('bad.routes: must be an array');

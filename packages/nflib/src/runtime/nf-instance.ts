@@ -167,6 +167,10 @@ export class NfThread {
       // seen (or running for 500 ms without one: a worker that never says hello).
       const hello = members.map(() => false);
       const runningPolls = members.map(() => 0);
+      // In a shared thread the host also says when an NF's module got past its start without
+      // throwing ('gnet:ready'): one that throws right after init() must fail the start.
+      const shared = members.length > 1;
+      const ready = members.map(() => !shared);
       let settled = false;
       const fail = (err: Error) => {
         if (settled) return;
@@ -177,7 +181,7 @@ export class NfThread {
       };
       const poll = setInterval(() => {
         members.forEach((m, i) => {
-          if (!started[i] && !m.dead && Atomics.load(m.ctl, ControlWord.STATE) === NfState.RUNNING && (hello[i] || ++runningPolls[i] > 250)) started[i] = true;
+          if (!started[i] && !m.dead && ready[i] && Atomics.load(m.ctl, ControlWord.STATE) === NfState.RUNNING && (hello[i] || ++runningPolls[i] > 250)) started[i] = true;
         });
         if (!settled && started.every(Boolean)) {
           settled = true;
@@ -204,6 +208,7 @@ export class NfThread {
           hello[i] = true;
         } else if (msg.type === 'gnet:meta' && typeof msg.key === 'string') m.meta[msg.key] = msg.value;
         else if (msg.type === 'gnet:msg' && typeof msg.to === 'number') events.onMessage(m, msg.to, msg.body);
+        else if (msg.type === 'gnet:ready') ready[i] = true;
         else if (msg.type === 'gnet:exit') {
           const err = Object.assign(new Error(msg.message ?? 'failed'), { name: msg.name ?? 'Error', stack: msg.stack });
           m.exitReason = `threw: ${err.message}`;

@@ -53,6 +53,11 @@ async function main(): Promise<void> {
       await Promise.race([initCalled, new Promise<void>((r) => (timer = setTimeout(r, INIT_GRACE_MS)))]);
       clearTimeout(timer);
     }
+    // A module that throws right after init() has its import rejected a moment later: give it that
+    // moment before saying the NF is ready (the manager counts it started only then).
+    await new Promise((r) => setImmediate(r));
+    // init() took the record (and cleared it) unless the module never called it.
+    if (group.current === null && !failed) parentPort?.postMessage({ type: 'gnet:ready', member: i });
     if (group.current !== null) {
       group.current = null;
       if (!failed) {
