@@ -14,13 +14,20 @@
  */
 import type { PoolLayout } from './layout.js';
 
+/** Flag an NF may set in a returned descriptor's `count`: every packet's action is `NEXT`. */
+export const ALL_NEXT = 1 << 30;
+
 /** Views of a pool's batch descriptors (see `pool/layout.ts` for where they lie). */
 export class BatchTable {
   /** Number of descriptors. */
   readonly batchCount: number;
   /** Packets per descriptor. */
   readonly capacity: number;
-  /** Packets in each descriptor (written by the manager before it hands one over). */
+  /**
+   * Packets in each descriptor (written by the manager before it hands one over). An NF handing a
+   * descriptor back may add {@link ALL_NEXT} to say every packet in it says `NEXT`, which spares
+   * the manager reading the actions (their cache lines were written on the NF's core).
+   */
   readonly count: Int32Array;
   /** Pool slot of each packet (entry `d × capacity + i`). */
   readonly slot: Uint32Array;

@@ -22,6 +22,7 @@ import type { PortRole } from '@gnet/enso';
 import { ChainTable, Hop, type ServiceChain } from '../chain/service-chain.js';
 import { FlowDirector } from '../chain/flow-director.js';
 import { Action } from '../nf/actions.js';
+import { ALL_NEXT } from '../pool/batch-table.js';
 import { PacketPool } from '../pool/index.js';
 import { LatencyHistogram } from '../stats/latency.js';
 import { addDrop, type NfCounters, type StatsSnapshot } from '../stats/snapshot.js';
@@ -701,6 +702,8 @@ export class Manager {
     const base = d * this.cap;
     const chain = this.dChain[d];
     const pos = this.dPos[d];
+    // The NF said every packet goes on (`ALL_NEXT`): no need to read the actions it wrote.
+    if ((t.count[d] & ALL_NEXT) !== 0) return this.sendOn(d, this.chains.route(chain, pos, Action.NEXT, 0, this.posOut, 0), chain, this.posOut[0], inst);
     // Locals, not Action.X: the bundler turns module constants into variables V8 reloads per use.
     const DROP = Action.DROP;
     const a0 = action[base];
