@@ -5,8 +5,9 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { init, run, runPipelined, type NfContext, type PacketBatch } from '@gnet/nflib';
+import { ConfigError, init, parseLocatedJson, run, runPipelined, type NfContext, type PacketBatch } from '@gnet/nflib';
 import { GpuDevice, KernelArgs, gpuInfo, type GpuModule, type GpuStream, type LaunchShape } from '@gnet/manager-native';
 import type { NfAccess } from './sync-plan.js';
 import { fieldLayout, MAX_RESIDENT_FIELDS, ResidentFields, type FieldLayout, type ResidentView } from './resident.js';
@@ -157,17 +158,20 @@ export interface ModeChoice {
 /**
  * Resolves the asked-for mode for an NF: `auto` is `gpu` when the NF has a kernel and a GPU is
  * usable, else `cpu` (or `emulated` when the NF has no cpu hook).
- * @throws Error when the NF cannot run in the asked mode (cpu without a cpu hook, gpu/emulated without a kernel).
+ * @param options.chainWide - the mode was asked for a whole chain (`gnet run --mode`), not for this
+ * NF: an NF that cannot run in it (no kernel for `gpu`/`emulated`, no cpu hook for `cpu`) takes
+ * `auto`'s choice instead of failing, and the reason says so.
+ * @throws Error when the NF cannot run in a mode asked for it alone (cpu without a cpu hook,
+ * gpu/emulated without a kernel).
  */
-export function chooseMode(def: NfDefinition<unknown, unknown>, asked: NfModeSetting): ModeChoice {
-  if (asked === 'cpu') {
-    if (!def.cpu) throw new Error(`NF ${def.name} has no cpu hook, so it cannot run in cpu mode`);
-    return { mode: 'cpu', reason: 'asked for' };
+export function chooseMode(def: NfDefinition<unknown, unknown>, asked: NfModeSetting, options: { chainWide?: boolean } = {}): ModeChoice {
+  const missing = asked === 'cpu' ? (def.cpu ? null : 'cpu hook') : asked === 'gpu' || asked === 'emulated' ? (def.kernel ? null : 'kernel') : null;
+  if (missing !== null) {
+    if (!options.chainWide) throw new Error(`NF ${def.name} has no ${missing}, so it cannot run in ${asked} mode`);
+    const auto = chooseMode(def, 'auto');
+    return { mode: auto.mode, reason: `--mode ${asked} is for the chain and this NF has no ${missing}; ${auto.reason}` };
   }
-  if (asked === 'gpu' || asked === 'emulated') {
-    if (!def.kernel) throw new Error(`NF ${def.name} has no kernel, so it cannot run in ${asked} mode`);
-    return { mode: asked, reason: 'asked for' };
-  }
+  if (asked !== 'auto') return { mode: asked, reason: 'asked for' };
   if (!def.kernel) return { mode: 'cpu', reason: 'auto: the NF has no kernel' };
   const info = gpuInfo();
   if (info.available) return { mode: 'gpu', reason: `auto: GPU usable (${info.devices[0]?.name ?? 'device 0'})` };
@@ -177,7 +181,10 @@ export function chooseMode(def: NfDefinition<unknown, unknown>, asked: NfModeSet
 
 /** Options of {@link startNf}. */
 export interface StartOptions {
-  /** Overrides the mode of the config (`ctx.config.mode`, from `gnet run --mode`). */
+  /**
+   * The NF's mode, over its config section's `mode` and the chain's `chainMode` (which `gnet run
+   * --mode` sets for every NF).
+   */
   mode?: NfModeSetting;
   /** An nflib context already made by `init()` (default: `init({ tag: def.name })`). */
   ctx?: NfContext;
@@ -191,6 +198,25 @@ function positiveSetting(config: Record<string, unknown>, key: string): number |
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !(v >= 0)) throw new Error(`config ${key} must be a number >= 0, got ${JSON.stringify(v)}`);
   return v;
+}
+
+/**
+ * A ConfigError at the `mode` field of the NF's section in its config file: the one section whose
+ * `mode` is `asked` (the NF does not know its section's name), else the file without a position.
+ */
+function modeConfigError(ctx: NfContext, asked: unknown, problem: string): ConfigError {
+  let field = 'mode';
+  let pos = { line: 0, column: 0 };
+  try {
+    const doc = parseLocatedJson(readFileSync(ctx.configSource, 'utf8'), ctx.configSource);
+    const top = (doc.value ?? {}) as Record<string, { mode?: unknown } | null>;
+    const names = Object.keys(top).filter((k) => top[k]?.mode === asked);
+    if (names.length === 1) field = `${names[0]}.mode`;
+    pos = doc.positions.get(field) ?? pos;
+  } catch {
+    // No readable config file (an API caller's label): the message still names the field.
+  }
+  return new ConfigError(ctx.configSource, pos.line, pos.column, field, problem);
 }
 
 function modeSetting(v: unknown): NfModeSetting {
@@ -212,13 +238,29 @@ function modeSetting(v: unknown): NfModeSetting {
  * machines with two cores or fewer. On a device the NF publishes `fw.batches`, `fw.packets` and
  * `fw.gpu_us` counters (and its `model.*`), which the run-time scheduler reads; the batch size
  * it asks for is applied as each batch starts filling, and its SM share is `ctx.smShare`.
- * @throws Error for a mode the NF cannot run in; GpuError when the device or the module cannot be opened.
+ *
+ * The mode is `options.mode`, else the config section's `mode`, else `chainMode` (`gnet run
+ * --mode`, asked of every NF of a chain), else `auto`. A mode asked of the NF itself must be one it
+ * can run in; one asked of the chain falls back to `auto`'s choice for an NF that cannot (a
+ * kernel-less NF under `--mode emulated` runs its cpu hook), with the reason on stderr.
+ * @throws Error for a mode asked of this NF that it cannot run in; GpuError when the device or the module cannot be opened.
  */
 export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptions = {}): Promise<void> {
   const ctx = options.ctx ?? init({ tag: def.name });
   const config: Record<string, unknown> = { ...((ctx.config ?? {}) as Record<string, unknown>) };
-  const asked = options.mode ?? modeSetting(config.mode);
+  // The NF's own `mode` (its config section, or `options.mode`) binds it; `chainMode` (`gnet run
+  // --mode`) is asked of every NF of the chain, and one that cannot run in it takes auto's choice.
+  let own = options.mode;
+  if (own === undefined && config.mode !== undefined) {
+    try {
+      own = modeSetting(config.mode);
+    } catch (err) {
+      throw modeConfigError(ctx, config.mode, (err as Error).message);
+    }
+  }
+  const asked = own ?? modeSetting(config.chainMode);
   delete config.mode;
+  delete config.chainMode;
   delete config.workers;
   // The framework's own keys are read here and never reach the NF (whose config may reject them).
   const askedBatch = positiveSetting(config, 'maxBatch');
@@ -229,7 +271,13 @@ export async function startNf<S, B>(def: NfDefinition<S, B>, options: StartOptio
     throw new Error(`config emulatedSubmit must be "inline" or "stream", got ${JSON.stringify(askedSubmit)}`);
   }
   for (const k of ['maxBatch', 'pipelineDepth', 'batchDeadlineUs', 'emulatedSubmit']) delete config[k];
-  const choice = chooseMode(def as NfDefinition<unknown, unknown>, asked);
+  let choice: ModeChoice;
+  try {
+    choice = chooseMode(def as NfDefinition<unknown, unknown>, asked, { chainWide: own === undefined });
+  } catch (err) {
+    // Asked for in the NF's config section: a config error there (gnet run exits 3 and names it).
+    throw options.mode === undefined ? modeConfigError(ctx, asked, (err as Error).message) : err;
+  }
   (options.log ?? console.error)(`gnet: NF ${def.name}: ${choice.mode} mode (${choice.reason})`);
   // For the manager's scheduler: the chain's data-sync plan is computed from these.
   ctx.publish('framework', { mode: choice.mode, access: nfAccess(def as NfDefinition<unknown, unknown>), fieldBytes: def.fieldBytes ?? {}, resident: def.residentFields ?? [], layouts: def.fieldLayouts ?? {} });
@@ -340,7 +388,8 @@ export function startCpu<S, B>(def: NfDefinition<S, B>, options: Omit<StartOptio
  */
 export function startGpu<S, B>(def: NfDefinition<S, B>, options: Omit<StartOptions, 'mode'> = {}): Promise<void> {
   const ctx = options.ctx ?? init({ tag: def.name });
-  const asked = modeSetting((ctx.config as Record<string, unknown> | undefined)?.mode);
+  const cfg = (ctx.config ?? {}) as Record<string, unknown>;
+  const asked = modeSetting(cfg.mode ?? cfg.chainMode);
   const mode: NfMode = asked === 'gpu' || asked === 'emulated' ? asked : gpuInfo().available ? 'gpu' : 'emulated';
   return startNf(def, { ...options, ctx, mode });
 }

@@ -202,6 +202,49 @@ describe('LPM NF through the framework (cpu, emulated, gpu)', () => {
     expect(readPcap(o1)).toEqual(cpu.out1);
   });
 
+  it.skipIf(noEmulator !== undefined)('--mode emulated over a chain with a kernel-less framework NF: that NF runs its cpu hook, the LPM NF its kernel, same output', () => {
+    const noopFw = join(__dirname, 'fixtures', 'noop-framework-nf.mjs');
+    const o1 = join(dir, 'mixed-1.pcap');
+    const r = spawnSync(process.execPath, [cli, 'run', '--chain', `${noopFw},${fixture}`, '--mode', 'emulated', '--config', configPath, '--in', `pcap:${inPath}`, '--out', `pcap:${o1}`, '--port', 'null'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('gnet: NF noop: cpu mode (--mode emulated is for the chain and this NF has no kernel; auto: the NF has no kernel)');
+    expect(r.stderr).toContain('gnet: NF lpm: emulated mode (asked for)');
+    const s = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Summary;
+    expect(s).toMatchObject({ rx: 3001, tx: cpu.summary?.tx, inFlight: 0, drops: cpu.summary?.drops });
+    expect(s.nfs.noop).toMatchObject({ rx: 3001, tx: 3001 });
+    expect(readPcap(o1)).toEqual(cpu.out1);
+  });
+
+  it('the NF\'s config section "mode" wins over --mode for that NF, and applies without --mode', () => {
+    for (const extra of [[], ['--mode', 'emulated']]) {
+      const o1 = join(dir, `own-mode-${extra.length}.pcap`);
+      const r = spawnSync(process.execPath, [cli, 'run', '--chain', fixture, ...extra, '--config', writeConfig({ routes: ROUTES, mode: 'cpu' }), '--in', `pcap:${inPath}`, '--out', `pcap:${o1}`, '--port', 'null'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('gnet: NF lpm: cpu mode (asked for)');
+      expect(readPcap(o1)).toEqual(cpu.out1);
+    }
+  });
+
+  it('a mode the NF cannot run in, or a word that is no mode, in its config section: exit 3 naming the file, line and field', () => {
+    const noopFw = join(__dirname, 'fixtures', 'noop-framework-nf.mjs');
+    for (const [mode, problem] of [
+      ['emulated', 'NF noop has no kernel, so it cannot run in emulated mode'],
+      ['fast', 'mode must be auto, cpu, emulated or gpu, got "fast"'],
+    ]) {
+      const path = join(dir, `bad-mode-${mode}.json`);
+      writeFileSync(path, `{\n  "noop-framework-nf": {\n    "mode": "${mode}"\n  }\n}\n`);
+      const r = spawnSync(process.execPath, [cli, 'run', '--chain', noopFw, '--config', path, '--in', 'gen:count=10', '--out', 'null'], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`gnet: config error: ${path}:3:13: noop-framework-nf.mode: ${problem}`);
+    }
+  });
+
   it.skipIf(noEmulator !== undefined)('emulated mode with submissions inline and on the stream thread: same output, and the device time is measured on both', () => {
     for (const emulatedSubmit of ['inline', 'stream']) {
       const config = writeConfig({ routes: ROUTES, emulatedSubmit });

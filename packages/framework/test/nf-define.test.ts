@@ -32,6 +32,16 @@ describe('chooseMode', () => {
     expect(() => chooseMode(cpuOnly, 'emulated')).toThrow(/no kernel/);
   });
 
+  it('a mode asked of the whole chain: an NF that cannot run in it takes auto\'s choice and says why; one that can keeps it', () => {
+    expect(chooseMode(cpuOnly, 'emulated', { chainWide: true })).toEqual({ mode: 'cpu', reason: '--mode emulated is for the chain and this NF has no kernel; auto: the NF has no kernel' });
+    expect(chooseMode(cpuOnly, 'gpu', { chainWide: true }).mode).toBe('cpu');
+    const fallback = chooseMode(gpuOnly, 'cpu', { chainWide: true });
+    expect(fallback.mode).toBe(gpuInfo().available ? 'gpu' : 'emulated');
+    expect(fallback.reason).toMatch(/^--mode cpu is for the chain and this NF has no cpu hook; auto: /);
+    expect(chooseMode(both, 'emulated', { chainWide: true })).toEqual({ mode: 'emulated', reason: 'asked for' });
+    expect(chooseMode(cpuOnly, 'cpu', { chainWide: true })).toEqual({ mode: 'cpu', reason: 'asked for' });
+  });
+
   it('auto: gpu when usable, else cpu (emulated for an NF with no cpu hook), and says why', () => {
     expect(chooseMode(cpuOnly, 'auto')).toEqual({ mode: 'cpu', reason: 'auto: the NF has no kernel' });
     const info = gpuInfo();

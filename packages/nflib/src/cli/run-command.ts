@@ -32,7 +32,9 @@ Chain:
                        longer than the cores: no thread wake-up per hop)
   --instances N        instances of each NF (flows are spread by hash; default 1)
   --config FILE        JSON with one section per NF name, e.g. {"router": {...}}
-  --mode M             auto|cpu|emulated|gpu, passed to framework NFs (default auto)
+  --mode M             auto|cpu|emulated|gpu for every framework NF of the chain (default
+                       auto); an NF's config section "mode" wins for that NF, and an NF
+                       that cannot run in M (no kernel, no cpu hook) takes auto's choice
   --workers N          worker threads per instance (G-NET's -k; default 1): each is an
                        instance with its own ring, stream and pipeline buffers
   --schedule P         gnet|fair|uncoordinated|off: G-NET's scheduler sets the batch size and
@@ -73,8 +75,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
   if (flags.positionals.length) throw new UsageError(`unexpected argument "${flags.positionals[0]}"`);
   const ports = portsFrom(flags);
-  const mode = flags.values.get('mode') ?? 'auto';
-  if (!['auto', 'cpu', 'emulated', 'gpu'].includes(mode)) throw new UsageError(`--mode must be auto, cpu, emulated or gpu, got "${mode}"`);
+  const mode = flags.values.get('mode');
+  if (mode !== undefined && !['auto', 'cpu', 'emulated', 'gpu'].includes(mode)) throw new UsageError(`--mode must be auto, cpu, emulated or gpu, got "${mode}"`);
   const workers = intFlag(flags, 'workers', 1, 64, 1);
   const stats = statsFlag(flags);
   const configPath = flags.values.get('config');
@@ -89,7 +91,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     for (const name of members) {
       const r = resolveNf(name, process.cwd());
       const section = (config?.value as Record<string, unknown> | undefined)?.[r.tag];
-      nfs.push({ tag: r.tag, module: r.module, serviceId: nfs.length + 1, config: { ...(section as object), mode, workers }, nfArgs: [], ...(members.length > 1 ? { thread: `t${t}` } : {}) });
+      nfs.push({ tag: r.tag, module: r.module, serviceId: nfs.length + 1, config: { ...(section as object), ...(mode === undefined ? {} : { chainMode: mode }), workers }, nfArgs: [], ...(members.length > 1 ? { thread: `t${t}` } : {}) });
     }
   });
 
