@@ -32,6 +32,24 @@ export interface FlowProbe {
    * @throws RangeError when `n` exceeds the bound arrays or `capacity` is odd or beyond the slots.
    */
   probe(n: number, capacity: number, sweepFrom: number, sweepSlots: number): number;
+  /**
+   * Binds the frames {@link FlowProbe.frameKeys} reads: `data` (frame offsets are relative to it),
+   * and byte views of the whole buffers holding a batch's frame offsets (u32), lengths (u32) and
+   * arrival ports (u16). They are kept alive until bound again.
+   * @throws TypeError for arrays that are not Uint8Arrays.
+   */
+  bindFrames(data: Uint8Array, offsets: Uint8Array, lengths: Uint8Array, ports: Uint8Array): void;
+  /**
+   * Writes into `keys` the session key of each of a batch's `n` frames, whose offsets, lengths and
+   * ports start at byte `offsetsAt`, `lengthsAt` and `portsAt` of the bound buffers: what nf-nat's
+   * `NatEngine.keyOf` gives a TCP/UDP frame when ports classify (`insidePort`: outbound,
+   * `outsidePort`: inbound), or no key (word 3 = 0) where it gives none. Frames it leaves to `keyOf`
+   * (ICMP, or one reaching past `data`) get `homes[i] = -2`, every other `-1`; returns how many it
+   * left. It first prefetches every frame's first line (frames another core just wrote).
+   * @throws Error before {@link FlowProbe.bindFrames}; RangeError when `n` exceeds the bound keys or
+   * the batch reaches past the bound buffers.
+   */
+  frameKeys(n: number, offsetsAt: number, lengthsAt: number, portsAt: number, insidePort: number, outsidePort: number): number;
 }
 
 type FlowProbeCtor = new (slots: Int32Array, keys: Uint32Array, homes: Int32Array, found: Int32Array) => FlowProbe;

@@ -187,6 +187,15 @@ export class NatEngine {
   /** The native probe's answer per packet (the slot holding its key, or -1), and the probe bound to `keys`, `homes` and it. */
   private found = new Int32Array(64);
   private probe: FlowProbe | undefined;
+  /** Whether the probe also makes the keys of TCP/UDP frames (`frameKeys`: ports classify, addon new enough). */
+  private nativeKeys = false;
+  // The buffers the probe's frameKeys reads (bound again when a batch's differ).
+  private framesData: ArrayBufferLike | null = null;
+  private framesDataAt = -1;
+  private framesDataLength = -1;
+  private framesOffsets: ArrayBufferLike | null = null;
+  private framesLengths: ArrayBufferLike | null = null;
+  private framesPorts: ArrayBufferLike | null = null;
   private readonly nativeProbe: boolean;
   /** Where the prefetch pass leaves what it read, so the loads are kept. */
   private sink = 0;
@@ -583,8 +592,16 @@ export class NatEngine {
     let counted = hints !== undefined;
     const probe = hints === undefined && keys === undefined ? this.probe : undefined;
     if (probe !== undefined) {
-      // Keys here, then hashes, homes, prefetches and probes in one native call.
-      for (let i = 0; i < n; i++) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
+      // Keys (natively for TCP/UDP: the frames' lines, written on another core, fetched together),
+      // then hashes, homes, prefetches and probes in one native call.
+      if (this.nativeKeys) {
+        this.bindFrames(batch);
+        if (probe.frameKeys(n, offsets.byteOffset, lengths.byteOffset, ports.byteOffset, this.insidePort, this.outsidePort) > 0) {
+          for (let i = 0; i < n; i++) if (homes[i] === -2) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
+        }
+      } else {
+        for (let i = 0; i < n; i++) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
+      }
       probe.probe(n, cap, this.sweepCursor, this.lastSweep);
       hints = this.found;
       counted = false;
@@ -633,6 +650,24 @@ export class NatEngine {
     } catch {
       this.probe = undefined; // no addon here: the JavaScript path does the same
     }
+    // Classification by address needs the inside subnets: keyOf keeps that.
+    this.nativeKeys = this.probe !== undefined && typeof this.probe.frameKeys === 'function' && !this.byAddress;
+    this.framesData = null;
+  }
+
+  /** Binds the batch's frame and meta buffers to the probe unless they are those bound already. */
+  private bindFrames(b: PacketBatch): void {
+    const d = b.data;
+    if (d.buffer === this.framesData && d.byteOffset === this.framesDataAt && d.byteLength === this.framesDataLength && b.offsets.buffer === this.framesOffsets && b.lengths.buffer === this.framesLengths && b.port.buffer === this.framesPorts) {
+      return;
+    }
+    (this.probe as FlowProbe).bindFrames(d, new Uint8Array(b.offsets.buffer), new Uint8Array(b.lengths.buffer), new Uint8Array(b.port.buffer));
+    this.framesData = d.buffer;
+    this.framesDataAt = d.byteOffset;
+    this.framesDataLength = d.byteLength;
+    this.framesOffsets = b.offsets.buffer;
+    this.framesLengths = b.lengths.buffer;
+    this.framesPorts = b.port.buffer;
   }
 
   /**

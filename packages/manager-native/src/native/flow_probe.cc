@@ -2,6 +2,7 @@
 #include "flow_probe.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "typed_array.h"
@@ -31,10 +32,28 @@ inline uint32_t homeOf(uint32_t h, uint32_t capacity) {
   return 2u * static_cast<uint32_t>((uint64_t(h >> 8) * (capacity >> 1)) >> 24);
 }
 
+// Big-endian reads from frame bytes (no alignment assumed).
+inline uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
+inline uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+template <typename T>
+inline T load(const uint8_t* base, size_t at) {
+  T v;
+  std::memcpy(&v, base + at, sizeof v);
+  return v;
+}
+
+constexpr uint32_t kTcp = 6, kUdp = 17, kIcmp = 1;
+constexpr uint32_t kOut = 1u << 8, kIn = 2u << 8;  // flow-table.ts's KeyKind.OUT / IN in key word 3
+
 }  // namespace
 
 Napi::Function FlowProbeWrap::Define(Napi::Env env) {
-  return DefineClass(env, "FlowProbe", {InstanceMethod("probe", &FlowProbeWrap::Probe)});
+  return DefineClass(
+      env, "FlowProbe",
+      {InstanceMethod("probe", &FlowProbeWrap::Probe), InstanceMethod("bindFrames", &FlowProbeWrap::BindFrames),
+       InstanceMethod("frameKeys", &FlowProbeWrap::FrameKeys)});
 }
 
 FlowProbeWrap::FlowProbeWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FlowProbeWrap>(info) {
@@ -109,6 +128,102 @@ Napi::Value FlowProbeWrap::Probe(const Napi::CallbackInfo& info) {
     found_[i] = at;
   }
   return Napi::Number::New(env, hits);
+}
+
+Napi::Value FlowProbeWrap::BindFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "FlowProbe.bindFrames(data, offsets, lengths, ports)");
+  const char* call = "FlowProbe.bindFrames";
+  auto data = ExactTypedArray<Napi::Uint8Array>(info[0], napi_uint8_array, call, "data", "Uint8Array");
+  auto offsets = ExactTypedArray<Napi::Uint8Array>(info[1], napi_uint8_array, call, "offsets", "Uint8Array");
+  auto lengths = ExactTypedArray<Napi::Uint8Array>(info[2], napi_uint8_array, call, "lengths", "Uint8Array");
+  auto ports = ExactTypedArray<Napi::Uint8Array>(info[3], napi_uint8_array, call, "ports", "Uint8Array");
+  Napi::Object keep = Napi::Object::New(env);
+  keep.Set("data", data);
+  keep.Set("offsets", offsets);
+  keep.Set("lengths", lengths);
+  keep.Set("ports", ports);
+  frames_ = Napi::Persistent(keep);
+  data_ = data.Data();
+  dataLen_ = data.ByteLength();
+  offsets_ = offsets.Data();
+  offsetsLen_ = offsets.ByteLength();
+  lengths_ = lengths.Data();
+  lengthsLen_ = lengths.ByteLength();
+  ports_ = ports.Data();
+  portsLen_ = ports.ByteLength();
+  return env.Undefined();
+}
+
+Napi::Value FlowProbeWrap::FrameKeys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6)
+    throw Napi::TypeError::New(env, "FlowProbe.frameKeys(n, offsetsAt, lengthsAt, portsAt, insidePort, outsidePort)");
+  if (data_ == nullptr) throw Napi::Error::New(env, "FlowProbe.frameKeys: bindFrames first");
+  const uint32_t n = info[0].ToNumber().Uint32Value();
+  const size_t offAt = info[1].ToNumber().Uint32Value();
+  const size_t lenAt = info[2].ToNumber().Uint32Value();
+  const size_t portAt = info[3].ToNumber().Uint32Value();
+  const uint32_t inside = info[4].ToNumber().Uint32Value();
+  const uint32_t outside = info[5].ToNumber().Uint32Value();
+  if (n > batch_) throw Napi::RangeError::New(env, "FlowProbe.frameKeys: n exceeds the bound keys, homes or found");
+  if (offAt + 4 * size_t(n) > offsetsLen_ || lenAt + 4 * size_t(n) > lengthsLen_ ||
+      portAt + 2 * size_t(n) > portsLen_) {
+    throw Napi::RangeError::New(env, "FlowProbe.frameKeys: the batch reaches past the bound offsets, lengths or ports");
+  }
+  // Every frame's first line requested at once: the frames were written on another core.
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t off = load<uint32_t>(offsets_, offAt + 4 * size_t(i));
+    if (off < dataLen_) __builtin_prefetch(data_ + off + 12);
+  }
+  uint32_t* k = keys_;
+  uint32_t left = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t* key = k + 4 * size_t(i);
+    key[3] = 0;
+    homes_[i] = -1;
+    const size_t off = load<uint32_t>(offsets_, offAt + 4 * size_t(i));
+    const size_t len = load<uint32_t>(lengths_, lenAt + 4 * size_t(i));
+    if (off + len > dataLen_) {  // keyOf would read past the frames and throw: its call
+      homes_[i] = -2;
+      ++left;
+      continue;
+    }
+    const uint8_t* f = data_ + off;
+    // keyOf's checks, in its order; any failing one leaves no key.
+    if (len < 34 || be16(f + 12) != 0x0800) continue;
+    const uint8_t* l3 = f + 14;
+    const uint32_t ihl = (l3[0] & 15u) * 4;
+    const uint32_t total = be16(l3 + 2);
+    if ((l3[0] >> 4) != 4 || ihl < 20 || total < ihl || 14 + size_t(total) > len || (be16(l3 + 6) & 0x3fff) != 0)
+      continue;
+    const uint32_t port = load<uint16_t>(ports_, portAt + 2 * size_t(i));
+    const bool outbound = port == inside;
+    if (!outbound && port != outside) continue;
+    const uint32_t proto = l3[9];
+    if (proto == kIcmp) {  // echo ids and error quotes: keyOf's
+      homes_[i] = -2;
+      ++left;
+      continue;
+    }
+    const uint8_t* l4 = l3 + ihl;
+    const uint32_t l4len = total - ihl;
+    if (proto == kTcp ? !(l4len >= 20 && (l4[12] >> 4) >= 5) : l4len < 8) continue;
+    if (proto != kTcp && proto != kUdp) continue;
+    const uint32_t a = be32(l3 + 12), b = be32(l3 + 16), sp = be16(l4), dp = be16(l4 + 2);
+    if (outbound) {
+      key[0] = a;
+      key[1] = b;
+      key[2] = (sp << 16) | dp;
+      key[3] = proto | kOut;
+    } else {
+      key[0] = b;
+      key[1] = a;
+      key[2] = (dp << 16) | sp;
+      key[3] = proto | kIn;
+    }
+  }
+  return Napi::Number::New(env, left);
 }
 
 }  // namespace gnet

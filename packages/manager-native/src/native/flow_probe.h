@@ -4,6 +4,8 @@
 // home line, prefetches all the homes (and the lines an expiry sweep reads next) so their cache misses
 // overlap, and probes each key. With millions of flows nearly every lookup is a DRAM miss; one
 // JavaScript loop of loads overlaps far fewer of them than this loop of prefetches does.
+// `bindFrames`/`frameKeys` make the keys themselves for a batch's TCP/UDP frames (nf-nat's `keyOf`,
+// port classification), reading the frames in place after prefetching each one's first line.
 //
 // Table layout (nf-nat's flow-table.ts): slot i is words 8i..8i+7 of `slots`, key words k0..k3 then
 // value; bits 16..31 of word 3 are the owner's flags; word 3 == 0 marks an empty slot. The hash, the
@@ -28,13 +30,33 @@ class FlowProbeWrap : public Napi::ObjectWrap<FlowProbeWrap> {
   // Also prefetches slots [sweepFrom, sweepFrom + sweepSlots) (wrapping), which the next sweep reads.
   Napi::Value Probe(const Napi::CallbackInfo& info);
 
+  // bindFrames(data: Uint8Array, offsets: Uint8Array, lengths: Uint8Array, ports: Uint8Array): the
+  // frames (offsets are relative to `data`) and the whole buffers holding a batch's offsets (u32),
+  // lengths (u32) and arrival ports (u16), which frameKeys indexes by byte offset.
+  Napi::Value BindFrames(const Napi::CallbackInfo& info);
+  // frameKeys(n, offsetsAt, lengthsAt, portsAt, insidePort, outsidePort) -> frames left to the caller.
+  // For each of the batch's n frames, the session key nf-nat's `NatEngine.keyOf` (port
+  // classification) gives a TCP/UDP frame, or k3 = 0 (no key) where keyOf gives none; homes[i] = -2
+  // marks a frame it leaves to keyOf (ICMP, or a frame reaching past `data`), -1 every other.
+  Napi::Value FrameKeys(const Napi::CallbackInfo& info);
+
   Napi::ObjectReference arrays_;  // keeps the bound arrays alive as long as this object
   const uint32_t* slots_ = nullptr;
   uint32_t slotCount_ = 0;  // slots in `slots` (its length / 8)
-  const uint32_t* keys_ = nullptr;
+  uint32_t* keys_ = nullptr;
   int32_t* homes_ = nullptr;
   int32_t* found_ = nullptr;
   uint32_t batch_ = 0;  // keys the batch arrays hold
+  // bindFrames' buffers (null until bound).
+  const uint8_t* data_ = nullptr;
+  size_t dataLen_ = 0;
+  const uint8_t* offsets_ = nullptr;
+  size_t offsetsLen_ = 0;
+  const uint8_t* lengths_ = nullptr;
+  size_t lengthsLen_ = 0;
+  const uint8_t* ports_ = nullptr;
+  size_t portsLen_ = 0;
+  Napi::ObjectReference frames_;  // keeps them alive
 };
 
 }  // namespace gnet
