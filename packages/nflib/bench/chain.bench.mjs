@@ -1,5 +1,5 @@
 // Chains of 1, 2 and 4 no-op NFs on generated 64 B traffic, in embedded mode (manager + one
-// worker_thread per NF, or every NF in one worker_thread: `--chain a+b`) and in multi-process mode
+// worker_thread per NF, or every NF in one worker_thread: `--chain a+b`, with batches of 256 and of 1024) and in multi-process mode
 // (manager here, each NF its own process joined through shared memory), beside DPDK testpmd forwarding between two null PMDs on one core (the
 // peer: a C packet mover with no NF at all). For each chain: the rate at generator speed, the
 // manager thread's CPU time per packet (what one core of it can move), and the latency packets
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { probeSharedMemory } from '@gnet/manager-native';
-import { Manager, MultiProcessManager } from '@gnet/nflib';
+import { Manager, MultiProcessManager, SHARED_THREAD_BURST } from '@gnet/nflib';
 
 const quick = process.env.BENCH_QUICK === '1';
 // 20M: at 30 Mpps a run of 10M was over in a third of a second, and warm-up set the rate.
@@ -73,6 +73,21 @@ async function sharedThread(k, input, offered, warmupMs) {
   }
 }
 
+/**
+ * The chain in one worker_thread with batches of 1024, the default when NFs share a thread
+ * (`SHARED_THREAD_BURST`): a hop costs the manager a ring round trip per batch (about a microsecond
+ * here, cache lines the other core wrote), so 4x the batch is a quarter of that per packet. In
+ * flight: 16 batches by default, as with 256. (1 NF: the same burst, for the loss per hop.)
+ */
+async function sharedThreadBig(k, input, offered, warmupMs) {
+  const m = await Manager.create({ ports: [input, sink], nfs: noopNfs(k, 'chain'), burst: SHARED_THREAD_BURST });
+  try {
+    return await measure(m, offered, warmupMs);
+  } finally {
+    await m.close();
+  }
+}
+
 /** The same chain with the manager in this process and each no-op NF a process of its own. */
 async function multiProcess(k, input, offered, warmupMs) {
   const name = `bench-${process.pid}-${k}`;
@@ -103,7 +118,8 @@ const one = {}; // per impl, the rate through one NF: what each added hop loses 
 const cases = [];
 for (const [impl, run, ks] of [
   ['gnet', embedded, [0, 1, 2, 4]],
-  ['gnet, one thread', sharedThread, [2, 4]],
+  ['gnet, one thread, burst 256', sharedThread, [2, 4]],
+  ['gnet, one thread (a+b default: burst 1024)', sharedThreadBig, [1, 2, 4]],
   ['gnet multi-process', multiProcess, [1, 2, 4]],
 ]) {
   if (impl !== 'gnet' && !probeSharedMemory().available) {
@@ -129,11 +145,12 @@ for (const { impl, run, k, full, rates } of cases) {
   // Latency at a rate every chain sustains: queueing at full speed would measure the queue.
   const paced = await run(k, gen(`count=${latencyPackets},rate=1Mpps`), latencyPackets, warmupMs);
   if (k === 0) base = paced.latency;
-  const shared = run === sharedThread;
+  const shared = run === sharedThread || run === sharedThreadBig;
   const threads = shared ? 2 : k + 1;
   if (k === 1) one[impl] = { best: full.mpps, rates };
-  // One NF is one thread either way: the shared thread's chains compare with embedded mode's.
-  const before = one[shared ? 'gnet' : impl];
+  // One NF is one thread either way: the shared thread's chains compare with embedded mode's (the
+  // rows with batches of 1024 with their own 1-NF row).
+  const before = one[run === sharedThread ? 'gnet' : impl];
   // The loss per hop from the best rounds, and the median of each round's own (rows of a round ran
   // minutes apart at most, so a drifting machine shifts both alike): the goal must hold on both.
   const lossBest = k > 1 && before ? perHop(full.mpps, before.best, k) : null;
@@ -148,14 +165,14 @@ for (const { impl, run, k, full, rates } of cases) {
     hopUs: k > 0 && base ? (paced.latency.p50 - base.p50) / k : null,
     managerNsPerPkt: full.managerNs,
     notes:
-      `best of ${rounds} rounds over all rows (median ${median(rates).toFixed(1)} Mpps); ${packets} pkts at generator speed, ${full.lossPct.toFixed(1)}% not forwarded; burst ${burst}; ` +
+      `best of ${rounds} rounds over all rows (median ${median(rates).toFixed(1)} Mpps); ${packets} pkts at generator speed, ${full.lossPct.toFixed(1)}% not forwarded; burst ${run === sharedThreadBig ? `${SHARED_THREAD_BURST}, ${16 * SHARED_THREAD_BURST} in flight` : burst}; ` +
       `latency: time in the manager (RX burst to TX burst) at 1 Mpps, after a ${warmupMs} ms warm-up${impl === 'gnet' && k === 0 ? '' : ', hopUs = added p50 per NF vs the wire'}; ` +
       `managerNsPerPkt: the manager thread's CPU per packet (${(1e3 / full.managerNs).toFixed(1)} Mpps per manager core)` +
       (k === 1 ? `; goal >= 20 Mpps through one no-op NF: ${full.mpps >= 20 ? 'met' : 'not met'}` : '') +
       (lossBest !== null
         ? `; less per added hop vs 1 NF: ${lossBest.toFixed(1)}% between the best rounds, ${lossRounds.toFixed(1)}% the median of the rounds' own (goal <= 10%: ${lossBest <= 10 && lossRounds <= 10 ? 'met' : 'not met'})`
         : '') +
-      (shared ? `; all ${k} NFs in one worker thread, their loops taking turns` : '') +
+      (shared && k > 1 ? `; all ${k} NFs in one worker thread, their loops taking turns` : '') +
       (threads > cores ? `; ${threads} threads on ${cores} cores: NFs sleep when idle instead of spinning` : ''),
   });
 }

@@ -25,7 +25,7 @@ export * from './stats/snapshot.js';
 export { LatencyHistogram, type LatencySummary } from './stats/latency.js';
 export { formatStatsTable, formatStatsJson, formatPrometheus } from './stats/format.js';
 export { startMetricsServer } from './stats/metrics-server.js';
-export { DEFAULT_BURST, Manager, type ManagerOptions, type PortConfig, type Accounting } from './runtime/manager.js';
+export { DEFAULT_BURST, SHARED_THREAD_BURST, Manager, type ManagerOptions, type PortConfig, type Accounting } from './runtime/manager.js';
 export { ManagerPort } from './runtime/manager-port.js';
 export { NfEndpoint, NF_STATE_NAMES } from './runtime/instance.js';
 export type { ManagerPolicy, PolicyDecision, InstanceSetting } from './runtime/policy.js';

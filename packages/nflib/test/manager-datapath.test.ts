@@ -33,6 +33,31 @@ async function runToEnd(options: ManagerOptions): Promise<{ m: Manager; inFlight
 }
 
 describe('manager data path (batch descriptors)', () => {
+  it('keeps at most 4096 packets in flight by default, or 16 bursts when the burst is larger', async () => {
+    // A slow NF (2 ms per batch) holds what the port may send ahead, so the cap is reached.
+    process.env.GNET_TEST_BATCH_DELAY_US = '2000';
+    try {
+      for (const [burst, cap] of [
+        [256, 4096],
+        [1024, 16384],
+      ]) {
+        const { m, inFlightMax } = await runToEnd({
+          ports: [
+            { spec: `gen:count=${3 * cap},size=64`, role: 'rx' },
+            { spec: 'null', role: 'tx' },
+          ],
+          nfs: [{ tag: 'slow', module: join(fixtures, 'slow-nf.mjs'), serviceId: 1 }],
+          burst,
+        });
+        expect(inFlightMax, `burst ${burst}`).toBeLessThanOrEqual(cap);
+        expect(inFlightMax, `burst ${burst}`).toBeGreaterThan(cap / 2); // sampled every ms; with 1024, above the 4096 once the default for any burst
+        expect(m.accounting()).toEqual({ received: 3 * cap, transmitted: 3 * cap, dropped: 0, inFlight: 0 });
+      }
+    } finally {
+      delete process.env.GNET_TEST_BATCH_DELAY_US;
+    }
+  });
+
   it('moves whole batches along a chain, splits the ones whose packets part ways, and accounts for every packet', async () => {
     // op per packet: mostly NEXT, with drops, OUTs to port 2 and TONFs to service 3 mixed in.
     const frames: Frame[] = [];

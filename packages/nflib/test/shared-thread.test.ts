@@ -53,9 +53,25 @@ describe('NFs sharing a worker thread', () => {
     expect(thread('turn1')).toBe(thread('turn0'));
     expect(thread('turn2')).toBe(thread('turn0'));
     expect(thread('turn3')).not.toBe(thread('turn0'));
+    expect(nfs.turn0.meta?.burst).toBe(64); // asked for: the shared-thread default does not apply
     const frames = readPcap(out);
     expect(frames.length).toBe(3000);
     for (const f of frames) expect([...f.bytes.subarray(44, 48)]).toEqual([0xa0, 0xa1, 0xa2, 0xa3]);
+  });
+
+  it('batches of 1024 by default when NFs share a thread (a hop costs a ring round trip per batch), 256 otherwise', async () => {
+    for (const [nfs, burst] of [
+      [[turnNf(0), turnNf(1)], 1024],
+      [[turnNf(0, {}, null), turnNf(1, {}, null)], 256],
+      [[turnNf(0, {}, 'a'), turnNf(1, {}, 'b')], 256],
+    ] as const) {
+      const m = await Manager.create({ ports: [{ spec: 'gen:count=3000,size=64', role: 'rx' }, { spec: 'null', role: 'tx' }], nfs: [...nfs] });
+      await m.run({ untilDrained: true });
+      const snap = m.snapshot();
+      await m.close();
+      expect(m.accounting()).toMatchObject({ received: 3000, transmitted: 3000, inFlight: 0 });
+      for (const n of snap.nfs) expect(n.meta?.burst, n.tag).toBe(burst);
+    }
   });
 
   it('delivers a message to the NF it is for, not to its thread mates', async () => {

@@ -39,7 +39,8 @@ Data path:
   --pool N             packet buffers (default 16384)
   --slot-size N        bytes per packet buffer, a multiple of 64 (default 2048); longer frames
                        are dropped as rx_invalid: 9088 takes 9000-byte jumbo frames
-  --in-flight N        most packets received and not yet sent or dropped (default 4096)
+  --in-flight N        most packets received and not yet sent or dropped (default 4096,
+                       or 16 bursts when --burst is above 256)
   --nf-queue N         most packets one NF instance may hold; more are dropped as nf_ring_full
                        (default: --in-flight, i.e. never: a slow NF slows the ports instead)
 Output:
@@ -86,7 +87,7 @@ export async function managerCommand(argv: string[], io: CliIo): Promise<number>
       ringSize: ring,
       poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 16384),
       slotSize: slotSizeFlag(flags),
-      maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
+      ...(flags.values.has('in-flight') ? { maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096) } : {}),
       ...(flags.values.has('nf-queue') ? { nfQueue: intFlag(flags, 'nf-queue', 1, 1 << 22, 4096) } : {}),
       configText: config ? JSON.stringify(config.value) : undefined,
       configSource: configPath,

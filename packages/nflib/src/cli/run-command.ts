@@ -44,11 +44,12 @@ Chain:
   --latency-bound US   the scheduler's latency bound for the chain, µs (default 1000)
   --sms N              SMs the scheduler shares out (default: the GPU's, else 8)
 Data path:
-  --burst N            most packets per batch (default 256)
+  --burst N            most packets per batch (default 256; 1024 when NFs share a thread)
   --pool N             packet buffers (default 32768)
   --slot-size N        bytes per packet buffer, a multiple of 64 (default 2048); longer frames
                        are dropped as rx_invalid: 9088 takes 9000-byte jumbo frames
-  --in-flight N        most packets received and not yet sent or dropped (default 4096)
+  --in-flight N        most packets received and not yet sent or dropped (default 4096,
+                       or 16 bursts when --burst is above 256)
   --nf-queue N         most packets one NF instance may hold; more are dropped as nf_ring_full
                        (default: --in-flight, i.e. never: a slow NF slows the ports instead)
 Output:
@@ -102,10 +103,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     nfs,
     policy,
     instances: intFlag(flags, 'instances', 1, 64, 1) * workers,
-    burst: intFlag(flags, 'burst', 1, 1024, DEFAULT_BURST),
+    ...(flags.values.has('burst') ? { burst: intFlag(flags, 'burst', 1, 1024, DEFAULT_BURST) } : {}),
     poolSlots: intFlag(flags, 'pool', 1024, 1 << 22, 32768),
     slotSize: slotSizeFlag(flags),
-    maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096),
+    ...(flags.values.has('in-flight') ? { maxInFlight: intFlag(flags, 'in-flight', 1, 1 << 22, 4096) } : {}),
     ...(flags.values.has('nf-queue') ? { nfQueue: intFlag(flags, 'nf-queue', 1, 1 << 22, 4096) } : {}),
     configSource: configPath,
     onNfExit: (tag, key, reason, error) => {
