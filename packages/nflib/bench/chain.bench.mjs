@@ -63,30 +63,22 @@ async function embedded(k, input, offered, warmupMs) {
   }
 }
 
-/** The chain's NFs all in one worker_thread, taking turns (`gnet run --chain a+b+c`). */
-async function sharedThread(k, input, offered, warmupMs) {
-  const m = await Manager.create({ ports: [input, sink], nfs: noopNfs(k, 'chain'), burst });
-  try {
-    return await measure(m, offered, warmupMs);
-  } finally {
-    await m.close();
-  }
-}
-
 /**
- * The chain in one worker_thread with batches of 1024, the default when NFs share a thread
- * (`SHARED_THREAD_BURST`): a hop costs the manager a ring round trip per batch (about a microsecond
- * here, cache lines the other core wrote), so 4x the batch is a quarter of that per packet. In
- * flight: 16 batches by default, as with 256. (1 NF: the same burst, for the loss per hop.)
+ * The chain's NFs all in one worker_thread, taking turns (`gnet run --chain a+b+c`), in batches of
+ * `batch`: 256, or `SHARED_THREAD_BURST` (1024), the default when NFs share a thread. A hop costs the
+ * manager a ring round trip per batch (about a microsecond here, cache lines the other core wrote),
+ * so 4x the batch is a quarter of that per packet; in flight, 16 batches by default either way.
  */
-async function sharedThreadBig(k, input, offered, warmupMs) {
-  const m = await Manager.create({ ports: [input, sink], nfs: noopNfs(k, 'chain'), burst: SHARED_THREAD_BURST });
+const sharedThread = (batch) => async (k, input, offered, warmupMs) => {
+  const m = await Manager.create({ ports: [input, sink], nfs: noopNfs(k, 'chain'), burst: batch });
   try {
     return await measure(m, offered, warmupMs);
   } finally {
     await m.close();
   }
-}
+};
+const sharedThread256 = sharedThread(burst);
+const sharedThreadBig = sharedThread(SHARED_THREAD_BURST);
 
 /** The same chain with the manager in this process and each no-op NF a process of its own. */
 async function multiProcess(k, input, offered, warmupMs) {
@@ -118,7 +110,7 @@ const one = {}; // per impl, the rate through one NF: what each added hop loses 
 const cases = [];
 for (const [impl, run, ks] of [
   ['gnet', embedded, [0, 1, 2, 4]],
-  ['gnet, one thread, burst 256', sharedThread, [2, 4]],
+  ['gnet, one thread, burst 256', sharedThread256, [2, 4]],
   ['gnet, one thread (a+b default: burst 1024)', sharedThreadBig, [1, 2, 4]],
   ['gnet multi-process', multiProcess, [1, 2, 4]],
 ]) {
@@ -145,12 +137,12 @@ for (const { impl, run, k, full, rates } of cases) {
   // Latency at a rate every chain sustains: queueing at full speed would measure the queue.
   const paced = await run(k, gen(`count=${latencyPackets},rate=1Mpps`), latencyPackets, warmupMs);
   if (k === 0) base = paced.latency;
-  const shared = run === sharedThread || run === sharedThreadBig;
+  const shared = run === sharedThread256 || run === sharedThreadBig;
   const threads = shared ? 2 : k + 1;
   if (k === 1) one[impl] = { best: full.mpps, rates };
   // One NF is one thread either way: the shared thread's chains compare with embedded mode's (the
   // rows with batches of 1024 with their own 1-NF row).
-  const before = one[run === sharedThread ? 'gnet' : impl];
+  const before = one[run === sharedThread256 ? 'gnet' : impl];
   // The loss per hop from the best rounds, and the median of each round's own (rows of a round ran
   // minutes apart at most, so a drifting machine shifts both alike): the goal must hold on both.
   const lossBest = k > 1 && before ? perHop(full.mpps, before.best, k) : null;

@@ -66,8 +66,9 @@ export interface ManagerOptions {
   slotSize?: number;
   /**
    * Most packets in flight at once (default 4096, or 16 bursts when that is more; at least two
-   * bursts): what a port may be ahead of the NFs. Enough to keep pipelined NFs fed, and few enough that the packets being worked on
-   * stay in the CPU's caches: a pool's worth in flight would make every receive a miss to memory.
+   * bursts): what a port may be ahead of the NFs. Enough to keep pipelined NFs fed, and few enough
+   * that the packets being worked on stay in the CPU's caches: a pool's worth in flight would make
+   * every receive a miss to memory.
    */
   maxInFlight?: number;
   /**
@@ -126,7 +127,7 @@ export const DEFAULT_BURST = 256;
  * Default burst when two or more NFs share a worker thread ({@link NfSpec.thread}, `--chain a+b`).
  * A hop between them costs the manager a ring round trip per batch (about a microsecond, cache lines
  * the NF's core wrote), so batches four times as large cost a quarter of it per packet: on 2 cores,
- * 2 NFs in one thread lost 11-13% against one NF with 256, 6-7% with 1024.
+ * 2 NFs in one thread lost 11-14% against one NF with 256, 4-7% with 1024.
  */
 export const SHARED_THREAD_BURST = 1024;
 
