@@ -4,6 +4,9 @@
  * answer arrays once; each {@link FlowProbe.probe} then hashes every key, prefetches every home line
  * at once (and the lines an expiry sweep reads next), and probes. With millions of flows each lookup
  * is a DRAM miss, and a loop of prefetches overlaps more of them than a JavaScript loop of loads.
+ * {@link FlowProbe.frameKeys} makes the keys from the frames themselves, and
+ * {@link FlowProbe.forward} translates the packets of established sessions in place (nf-nat's short
+ * path), so a batch of such packets never runs JavaScript per packet.
  *
  * @module
  */
@@ -50,7 +53,82 @@ export interface FlowProbe {
    * the batch reaches past the bound buffers.
    */
   frameKeys(n: number, offsetsAt: number, lengthsAt: number, portsAt: number, insidePort: number, outsidePort: number): number;
+  /**
+   * Binds what {@link FlowProbe.forward} reads and writes: the NAT's `params` ({@link NatParam}
+   * layout; the caller keeps them current, and they are read on every call), and byte views of the
+   * whole buffers holding a batch's actions (u8) and destinations (u16). Kept alive until bound again.
+   * @throws TypeError for arrays of the wrong type; RangeError when `params` is shorter than the
+   * external addresses and subnets it declares.
+   */
+  bindNat(params: Int32Array, action: Uint8Array, destination: Uint8Array): void;
+  /**
+   * After {@link FlowProbe.probe}: translates in place each of the batch's `n` packets that nf-nat's
+   * `NatEngine` short path would translate (a TCP/UDP packet of a live session found by the probe,
+   * adding no TCP state, with nothing to learn, filter or hairpin), exactly as that path would:
+   * addresses, ports, checksums (and TTL), Ethernet addresses, the session's last-seen time, the
+   * packet's action (OUT) and destination (the other port). Such a packet's `homes[i]` becomes -3;
+   * every other packet is left untouched. Returns how many it translated; the outbound ones are
+   * counted in `params[NatParam.RESULT_OUT]`. Frames, offsets and actions are indexed as in
+   * {@link FlowProbe.frameKeys}: byte offsets `offsetsAt`, `actionAt` and `destinationAt` into the
+   * bound buffers.
+   * @throws Error before {@link FlowProbe.bindFrames} and {@link FlowProbe.bindNat}; RangeError when
+   * `n` exceeds the bound keys or the batch reaches past the bound buffers.
+   */
+  forward(n: number, offsetsAt: number, actionAt: number, destinationAt: number): number;
 }
+
+/**
+ * Words of {@link FlowProbe.bindNat}'s params. Addresses and masks are IPv4 as int32, MACs as a
+ * 16-bit high and a 32-bit low word; times in whole seconds of the NAT's clock. After
+ * `LISTS_AT` come `EXTERNAL_COUNT` external addresses, then `SUBNET_COUNT` (network, mask) pairs.
+ */
+export const NatParam = {
+  /** The NAT's clock (whole seconds). */
+  NOW: 0,
+  /** {@link NatFlag} bits. */
+  FLAGS: 1,
+  UDP_TIMEOUT: 2,
+  TCP_ESTABLISHED_TIMEOUT: 3,
+  TCP_TRANSITORY_TIMEOUT: 4,
+  INSIDE_PORT: 5,
+  OUTSIDE_PORT: 6,
+  /** nflib's `Action.OUT`. */
+  ACTION_OUT: 7,
+  /** The outside gateway's MAC (broadcast while unknown). */
+  GATEWAY_HI: 8,
+  GATEWAY_LO: 9,
+  /** The NAT's outside MAC (used when {@link NatFlag.OUTSIDE_MAC}). */
+  OUTSIDE_HI: 10,
+  OUTSIDE_LO: 11,
+  /** The NAT's inside MAC (used when {@link NatFlag.INSIDE_MAC}). */
+  INSIDE_HI: 12,
+  INSIDE_LO: 13,
+  /** The inside host's MAC for sessions that learned none (broadcast when not configured). */
+  HOST_HI: 14,
+  HOST_LO: 15,
+  /** Out: the outbound packets the last {@link FlowProbe.forward} translated. */
+  RESULT_OUT: 16,
+  EXTERNAL_COUNT: 17,
+  SUBNET_COUNT: 18,
+  /** Where the external addresses start. */
+  LISTS_AT: 19,
+} as const;
+
+/** Bits of `params[NatParam.FLAGS]`. */
+export const NatFlag = {
+  /** Decrement the TTL (with the IP checksum). */
+  DEC_TTL: 1,
+  /** Outbound packets may take the native path (no MAC to learn, endpoint-independent filtering). */
+  OUTBOUND: 2,
+  /** Inbound packets may take the native path (no MAC to learn). */
+  INBOUND: 4,
+  /** The external addresses are one contiguous range from the first. */
+  EXTERNAL_RANGE: 8,
+  /** The NAT's outside MAC is known. */
+  OUTSIDE_MAC: 16,
+  /** The NAT's inside MAC is known. */
+  INSIDE_MAC: 32,
+} as const;
 
 type FlowProbeCtor = new (slots: Int32Array, keys: Uint32Array, homes: Int32Array, found: Int32Array) => FlowProbe;
 

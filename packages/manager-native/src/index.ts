@@ -25,7 +25,7 @@ export type { PtxFreshness } from './kernels.js';
 export { EspCryptoBatch, espCryptoInfo, ESP_SA_KEY_BYTES, type EspCryptoInfo } from './crypto.js';
 export { copyRanges, moveRanges } from './bytes.js';
 export { createRxFill, RxFillIo, type RxFill, type RxFillArrays } from './rx-fill.js';
-export { createFlowProbe, type FlowProbe, type FlowProbeArrays } from './flow-probe.js';
+export { createFlowProbe, NatFlag, NatParam, type FlowProbe, type FlowProbeArrays } from './flow-probe.js';
 export { AfPacketSocket, AfPacketError } from './afpacket.js';
 export type { AfPacketSocketOptions, AfPacketStats, FanoutMode } from './afpacket.js';
 export {

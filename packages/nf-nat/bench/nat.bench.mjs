@@ -5,8 +5,10 @@
 //     bounded expiry sweep, then `processBatch` over a PacketBatch of 32), the batch's meta filled
 //     in as nflib's gather does: flow setup rate (every frame creates a session and a mapping), then
 //     steady-state Mpps outbound and inbound over the established flows, and bytes per flow; with
-//     the batch lookup in the addon's FlowProbe (as the NF runs) and in JavaScript (no addon), and
-//     over batches of 256 (gnet run's default burst: what the NF gets from the manager under load);
+//     the addon's FlowProbe making the keys, looking them up and translating established flows (as
+//     the NF runs), with it only looking up (the short path in JavaScript, over batches of 256), and
+//     all in JavaScript (no addon); and over batches of 256 (gnet run's default burst: what the NF
+//     gets from the manager under load);
 // (2) the engine one packet at a time (`NatEngine.process`, no prefetch pass), same frames;
 // (3) the engine with 1024 flows (tables in cache): the translation code's own cost;
 // (4) the peer: the same translation with a JavaScript Map keyed by the 5-tuple and an object per
@@ -173,13 +175,14 @@ const IMPLS = {
   handler: 'gnet cpu (nf.ts cpu hook: tick + processBatch)',
   'handler-js': 'gnet cpu, JavaScript lookup (no addon)',
   'handler-256': 'gnet cpu, batches of 256 (gnet run default)',
+  'handler-jsfwd': 'gnet cpu, batches of 256, short path in JavaScript (native lookup only)',
   engine: 'gnet cpu (NatEngine.process)',
 };
 const engines = [];
-for (const variant of ['handler', 'handler-js', 'engine']) {
+for (const variant of ['handler', 'handler-jsfwd', 'handler-js', 'engine']) {
   globalThis.gc?.();
-  const nat = new NatEngine(cfg, { nativeProbe: variant === 'handler' });
-  if (variant === 'handler' && !nat.nativeLookup) console.error('nat bench: the gnet addon did not load; the handler rows use the JavaScript lookup');
+  const nat = new NatEngine(cfg, { nativeProbe: variant === 'handler' || variant === 'handler-jsfwd', nativeForward: variant === 'handler' });
+  if (variant === 'handler' && !nat.nativeShortPath) console.error('nat bench: the gnet addon did not load (or predates FlowProbe.forward); the handler rows use JavaScript');
   // What nf.ts's cpu hook does with each batch (rt.state.nat is the engine).
   const cpuHook = (b) => {
     nat.tick(performance.now() / 1000);
@@ -195,7 +198,7 @@ for (const variant of ['handler', 'handler-js', 'engine']) {
   drops = 0;
   const setupS = runBatches(FLOWS, 0, handler);
   if (drops > 0 || nat.sessions !== FLOWS) throw new Error(`setup: ${drops} drops, ${nat.sessions} sessions, counters ${nat.counters.join(',')}`);
-  engines.push({ variant, nat, handler, setupS, burst: BURST, replies: buildReplies((wv, work) => nat.process(wv, work, 0, SIZE, 0)) });
+  engines.push({ variant, nat, handler, setupS, burst: variant === 'handler-jsfwd' ? RUN_BURST : BURST, replies: buildReplies((wv, work) => nat.process(wv, work, 0, SIZE, 0)) });
   // The same handler and engine over batches of 256, the size the NF gets from the manager under load.
   if (variant === 'handler') engines.push({ ...engines[0], variant: 'handler-256', burst: RUN_BURST });
 }
@@ -225,7 +228,7 @@ for (const [dir, port] of [
       row(variant === 'engine' ? `engine per packet, ${dir}, established flows` : `NF cpu handler, ${dir}, established flows`, IMPLS[variant], r, {
         flowSetupPerSec: Math.round(FLOWS / setupS),
         bytesPerFlow: Math.round(nat.bytesPerFlow),
-        notes: `batches of ${burst}; ${spread(r)}, alternating with the other variants'; typed arrays ${(nat.byteLength / 2 ** 20).toFixed(0)} MiB for ${FLOWS} flows; setup ${(FLOWS / setupS / 1e6).toFixed(2)} M new flows/s${variant.startsWith('handler') && variant !== 'handler-js' ? ' (goal >= 8 Mpps: ' + (r.best >= 8 ? 'met' : 'not met') + ')' : ''}`,
+        notes: `batches of ${burst}; ${spread(r)}, alternating with the other variants'; typed arrays ${(nat.byteLength / 2 ** 20).toFixed(0)} MiB for ${FLOWS} flows; setup ${(FLOWS / setupS / 1e6).toFixed(2)} M new flows/s${variant === 'handler' || variant === 'handler-256' ? ' (goal >= 8 Mpps: ' + (r.best >= 8 ? 'met' : 'not met') + ')' : ''}`,
       }),
     );
   });

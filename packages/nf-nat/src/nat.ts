@@ -13,7 +13,7 @@
  * @module
  */
 import { Action, checksumAdjust16, checksumAdjust32, decrementIp4Ttl, rewriteIp4Dst, rewriteIp4Src, udpChecksumAdjust16, udpChecksumAdjust32, type PacketBatch } from '@gnet/nflib';
-import { createFlowProbe, type FlowProbe } from '@gnet/manager-native';
+import { createFlowProbe, NatFlag, NatParam, type FlowProbe } from '@gnet/manager-native';
 import type { NatConfig } from './config.js';
 import { FlowTable, KEY3_MASK, KeyKind, SLOT_WORDS, hashKey, homeOf } from './flow-table.js';
 import { PortAllocator } from './port-alloc.js';
@@ -196,6 +196,17 @@ export class NatEngine {
   private framesOffsets: ArrayBufferLike | null = null;
   private framesLengths: ArrayBufferLike | null = null;
   private framesPorts: ArrayBufferLike | null = null;
+  private framesAction: ArrayBufferLike | null = null;
+  private framesDestination: ArrayBufferLike | null = null;
+  /**
+   * Whether the probe also translates the packets of established TCP/UDP sessions (`forward`: the
+   * short path in C++, with the same checks; addon new enough), and the parameters it reads.
+   */
+  private nativeForward = false;
+  private readonly wantNativeForward: boolean;
+  private readonly natParams: Int32Array;
+  /** Packets the native short path translated (a statistic: they are counted as `out`/`in` too). */
+  nativeForwarded = 0;
   private readonly nativeProbe: boolean;
   /** Where the prefetch pass leaves what it read, so the loads are kept. */
   private sink = 0;
@@ -218,11 +229,14 @@ export class NatEngine {
    * Builds the table for `cfg` (sized by `cfg.maxFlows`) and installs the static forwards.
    * @param options.nativeProbe - look each batch's keys up with `@gnet/manager-native`'s
    * `FlowProbe` (default: when the addon loads); `false` keeps the whole data path in JavaScript.
-   * Both give the same translations.
+   * @param options.nativeForward - with the probe, also translate the packets of established
+   * TCP/UDP sessions natively (`FlowProbe.forward`; default true); `false` keeps the short path in
+   * JavaScript. Every choice gives the same translations.
    */
-  constructor(cfg: NatConfig, options: { nativeProbe?: boolean } = {}) {
+  constructor(cfg: NatConfig, options: { nativeProbe?: boolean; nativeForward?: boolean } = {}) {
     this.cfg = cfg;
     this.nativeProbe = options.nativeProbe !== false;
+    this.wantNativeForward = options.nativeForward !== false;
     this.maxSessions = cfg.maxFlows;
     this.maxMappings = cfg.maxFlows + cfg.forwards.length;
     // Two keys per session (or one per permission, which counts as a session) and two per mapping.
@@ -251,6 +265,7 @@ export class NatEngine {
     this.macInside = cfg.mac.inside;
     this.macOutside = cfg.mac.outside;
     this.macGateway = cfg.mac.outsideGateway;
+    this.natParams = this.nativeParams();
     this.macsChanged();
     this.bindProbe();
     for (const f of cfg.forwards) {
@@ -265,6 +280,11 @@ export class NatEngine {
   /** Whether {@link NatEngine.processBatch} looks keys up with the native `FlowProbe` (else in JavaScript). */
   get nativeLookup(): boolean {
     return this.probe !== undefined;
+  }
+
+  /** Whether {@link NatEngine.processBatch} translates established TCP/UDP sessions natively (`FlowProbe.forward`). */
+  get nativeShortPath(): boolean {
+    return this.nativeForward;
   }
 
   /** Bytes of every typed array of the engine (the table and the port bitmaps). */
@@ -382,9 +402,11 @@ export class NatEngine {
   /**
    * Whether the session or permission in the slot at word `p` is still live. A session was seen
    * when either of its slots was; when this one is stale the other is read (a second lookup, only
-   * once per timeout) and its time copied here.
+   * once per timeout) and, with `refresh`, its time copied here. The ICMP error paths do not copy:
+   * an error carries no packet of the session, and copying there would let the native short path,
+   * which runs before the batch's other packets, change what a later packet's time leaves here.
    */
-  private alive(p: number): boolean {
+  private alive(p: number, refresh = true): boolean {
     const s = this.s;
     const w3 = s[p + 3];
     if ((w3 & 0xff00) === K_PERM) return s[p + V_LAST] + this.permTimeout(w3 & 0xff) >= this.now;
@@ -392,7 +414,7 @@ export class NatEngine {
     if (s[p + V_LAST] + t >= this.now) return true;
     const q = this.partner(p);
     if (q < 0 || s[q + V_LAST] + t < this.now) return false;
-    s[p + V_LAST] = s[q + V_LAST];
+    if (refresh) s[p + V_LAST] = s[q + V_LAST];
     return true;
   }
 
@@ -605,6 +627,24 @@ export class NatEngine {
       probe.probe(n, cap, this.sweepCursor, this.lastSweep);
       hints = this.found;
       counted = false;
+      if (this.nativeForward) {
+        // Established sessions translated natively (homes[i] = -3); what is left runs below, in
+        // order. Taking those first gives what packet order would: the probe's answers are exact
+        // (nothing has changed the table yet); such a packet changes only its session's time (to
+        // `now`); and no earlier packet can change its outcome: it takes a live session only, which
+        // stays live (expiry and sweeps touch dead ones; a deletion's backward shift moves a slot
+        // whole); TCP flags of others change its state but not its translation or liveness, its
+        // time being now; and while a MAC may still be learned that direction is left to forward().
+        const p = this.natParams;
+        p[NatParam.NOW] = this.now;
+        const done = probe.forward(n, offsets.byteOffset, batch.action.byteOffset, batch.destination.byteOffset);
+        if (done > 0) {
+          this.counters[OUT] += p[NatParam.RESULT_OUT];
+          this.counters[IN] += done - p[NatParam.RESULT_OUT];
+          this.nativeForwarded += done;
+          if (done === n) return;
+        }
+      }
     } else {
       for (let i = 0; i < n; i++) {
         if (keys === undefined) this.keyOf(view, data, offsets[i], lengths[i], ports[i], k, 4 * i);
@@ -624,6 +664,7 @@ export class NatEngine {
     const action = batch.action;
     const destination = batch.destination;
     for (let i = 0; i < n; i++) {
+      if (homes[i] === -3) continue; // translated by the native short path
       const off = offsets[i];
       let out = -2;
       const hint = hints === undefined ? -1 : hints[i];
@@ -652,12 +693,19 @@ export class NatEngine {
     }
     // Classification by address needs the inside subnets: keyOf keeps that.
     this.nativeKeys = this.probe !== undefined && typeof this.probe.frameKeys === 'function' && !this.byAddress;
+    this.nativeForward = this.wantNativeForward && this.nativeKeys && typeof (this.probe as FlowProbe).forward === 'function';
     this.framesData = null;
+    this.framesAction = null;
   }
 
   /** Binds the batch's frame and meta buffers to the probe unless they are those bound already. */
   private bindFrames(b: PacketBatch): void {
     const d = b.data;
+    if (this.nativeForward && (b.action.buffer !== this.framesAction || b.destination.buffer !== this.framesDestination)) {
+      (this.probe as FlowProbe).bindNat(this.natParams, new Uint8Array(b.action.buffer), new Uint8Array(b.destination.buffer));
+      this.framesAction = b.action.buffer;
+      this.framesDestination = b.destination.buffer;
+    }
     if (d.buffer === this.framesData && d.byteOffset === this.framesDataAt && d.byteLength === this.framesDataLength && b.offsets.buffer === this.framesOffsets && b.lengths.buffer === this.framesLengths && b.port.buffer === this.framesPorts) {
       return;
     }
@@ -975,6 +1023,44 @@ export class NatEngine {
     this.outLo = (this.macOutside - this.outHi * 0x100000000) | 0;
     this.inHi = (this.macInside / 0x100000000) | 0;
     this.inLo = (this.macInside - this.inHi * 0x100000000) | 0;
+    const p = this.natParams;
+    p[NatParam.GATEWAY_HI] = this.gwHi;
+    p[NatParam.GATEWAY_LO] = this.gwLo;
+    p[NatParam.OUTSIDE_HI] = this.outHi;
+    p[NatParam.OUTSIDE_LO] = this.outLo;
+    p[NatParam.INSIDE_HI] = this.inHi;
+    p[NatParam.INSIDE_LO] = this.inLo;
+    // The native short path leaves a direction to forward() while its packets may teach a MAC.
+    let flags = p[NatParam.FLAGS] & (NatFlag.DEC_TTL | NatFlag.EXTERNAL_RANGE);
+    if (!this.addressDependent && this.macInside >= 0) flags |= NatFlag.OUTBOUND;
+    if (this.macGateway >= 0 && this.macOutside >= 0) flags |= NatFlag.INBOUND;
+    if (this.macOutside >= 0) flags |= NatFlag.OUTSIDE_MAC;
+    if (this.macInside >= 0) flags |= NatFlag.INSIDE_MAC;
+    p[NatParam.FLAGS] = flags;
+  }
+
+  /** The parameters of the native short path that the configuration fixes (MACs: {@link NatEngine.macsChanged}). */
+  private nativeParams(): Int32Array {
+    const nets = this.subnetNet.length;
+    const p = new Int32Array(NatParam.LISTS_AT + this.externals.length + 2 * nets);
+    p[NatParam.FLAGS] = (this.decTtl ? NatFlag.DEC_TTL : 0) | (this.extContiguous ? NatFlag.EXTERNAL_RANGE : 0);
+    p[NatParam.UDP_TIMEOUT] = this.tUdp;
+    p[NatParam.TCP_ESTABLISHED_TIMEOUT] = this.tTcpEstablished;
+    p[NatParam.TCP_TRANSITORY_TIMEOUT] = this.tTcpTransitory;
+    p[NatParam.INSIDE_PORT] = this.insidePort;
+    p[NatParam.OUTSIDE_PORT] = this.outsidePort;
+    p[NatParam.ACTION_OUT] = Action.OUT;
+    const host = this.insideHost >= 0 ? this.insideHost : BROADCAST;
+    p[NatParam.HOST_HI] = (host / 0x100000000) | 0;
+    p[NatParam.HOST_LO] = (host - p[NatParam.HOST_HI] * 0x100000000) | 0;
+    p[NatParam.EXTERNAL_COUNT] = this.externals.length;
+    p[NatParam.SUBNET_COUNT] = nets;
+    p.set(this.externals, NatParam.LISTS_AT);
+    for (let i = 0; i < nets; i++) {
+      p[NatParam.LISTS_AT + this.externals.length + 2 * i] = this.subnetNet[i];
+      p[NatParam.LISTS_AT + this.externals.length + 2 * i + 1] = this.subnetMask[i];
+    }
+    return p;
   }
 
   /** Ethernet addresses of a frame sent outside: to the gateway (broadcast while unknown), from our outside MAC (when known). */
@@ -1020,7 +1106,7 @@ export class NatEngine {
       dport = view.getUint16(il4 + 2);
     }
     const slot = this.lookup(isrc, idst, (sport << 16) | dport, iproto | K_IN);
-    if (slot < 0 || !this.alive(slot * SLOT_WORDS) || view.getInt32(l3 + 16) !== isrc) {
+    if (slot < 0 || !this.alive(slot * SLOT_WORDS, false) || view.getInt32(l3 + 16) !== isrc) {
       c[DROP_ICMP_ERROR_NO_FLOW]++;
       return -1;
     }
@@ -1050,7 +1136,7 @@ export class NatEngine {
     const sport = view.getUint16(il4);
     const dport = view.getUint16(il4 + 2);
     const slot = this.lookup(idst, isrc, (dport << 16) | sport, iproto | K_OUT);
-    if (slot < 0 || !this.alive(slot * SLOT_WORDS) || view.getInt32(l3 + 12) !== idst) {
+    if (slot < 0 || !this.alive(slot * SLOT_WORDS, false) || view.getInt32(l3 + 12) !== idst) {
       c[DROP_ICMP_ERROR_NO_FLOW]++;
       return -1;
     }

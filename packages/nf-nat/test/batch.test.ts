@@ -1,8 +1,8 @@
 // processBatch (the NF's path: keys first, the table lines fetched together, then the short path for
-// established flows) against process() one packet at a time: on random mixed traffic both engines
-// must leave identical bytes, actions, counters and tables, whatever the batch holds (new flows
-// repeated within a batch, expiry between batches, TCP state changes, ICMP echo and errors,
-// hairpinning, filtering, drops, a table too small for the load).
+// established flows, native where the addon translates it) against process() one packet at a time:
+// on random mixed traffic both engines must leave identical bytes, actions, counters and tables,
+// whatever the batch holds (new flows repeated within a batch, expiry between batches, TCP state
+// changes, ICMP echo and errors, hairpinning, filtering, drops, a table too small for the load).
 import { describe, expect, it } from 'vitest';
 import { Action, PacketBatch } from '@gnet/nflib';
 import { NAT_COUNTERS, NatEngine, parseNatConfig } from '../src/index.js';
@@ -19,10 +19,10 @@ const HITS = NAT_COUNTERS.indexOf('device_hits');
  * device lookup's slot per packet (from the table as the batch starts; one in five a wrong slot),
  * which must change nothing but the `device_hits` count, at most one per hinted packet.
  */
-function compare(section: Record<string, unknown>, seed: number, device = false, nativeProbe = true): number {
+function compare(section: Record<string, unknown>, seed: number, device = false, nativeProbe = true, nativeForward = true): number {
   const cfg = parseNatConfig({ external: EXT, maxFlows: 48, timeouts: { udp: 120 }, ...section });
   const one = new NatEngine(cfg, { nativeProbe: false });
-  const many = new NatEngine(cfg, { nativeProbe });
+  const many = new NatEngine(cfg, { nativeProbe, nativeForward });
   expect(many.nativeLookup).toBe(nativeProbe); // the addon is built wherever the tests run
   const bytes = new Uint8Array(BURST * SLOT);
   const view = new DataView(bytes.buffer);
@@ -116,6 +116,11 @@ function compare(section: Record<string, unknown>, seed: number, device = false,
     expect([many.sessions, many.mappings]).toEqual([one.sessions, one.mappings]);
   }
   expect(Array.from(many.table.slots)).toEqual(Array.from(one.table.slots));
+  // Ports classify: most packets of established sessions took the native short path (FlowProbe.forward).
+  const native = nativeProbe && nativeForward && section.classify !== 'address';
+  expect(many.nativeShortPath).toBe(native);
+  if (native && !device) expect(many.nativeForwarded).toBeGreaterThan(sent / 10);
+  else expect(many.nativeForwarded).toBe(0);
   return sent;
 }
 
@@ -124,6 +129,12 @@ describe('processBatch', () => {
     ['endpoint-independent filtering', {}],
     ['address-dependent filtering, classified by address', { filtering: 'address-dependent', classify: 'address', insideSubnets: ['10.0.0.0/24'] }],
     ['static forward, known MACs', { forwards: [{ proto: 'udp', external: `${EXT[0]}:5000`, internal: '10.0.0.9:5000' }], mac: { inside: '02:00:00:00:00:01', outside: '02:00:00:00:00:02', outsideGateway: '02:00:00:00:00:99' } }],
+    // TTL decremented, inside subnets (half the hosts outside them), a pool of two separate addresses
+    // and a configured inside host: what the native short path reads from its parameters.
+    [
+      'TTL decremented, inside subnets, a scattered pool, a configured inside host',
+      { decrementTtl: true, insideSubnets: ['10.0.0.0/30', '10.0.0.6/32'], external: ['203.0.113.1', '203.0.113.9'], mac: { inside: '02:00:00:00:00:01', insideHost: '02:00:00:00:00:07' } },
+    ],
   ] as const) {
     it(`translates exactly as process() does, packet by packet (${name})`, () => {
       for (const seed of [1, 2, 3]) {
@@ -133,6 +144,11 @@ describe('processBatch', () => {
     it(`without the native probe (the JavaScript lookup pass), translates the same (${name})`, () => {
       for (const seed of [7, 8, 9]) {
         expect(compare(section, seed, false, false)).toBeGreaterThan(200);
+      }
+    });
+    it(`with the native lookup but the short path in JavaScript, translates the same (${name})`, () => {
+      for (const seed of [10, 11]) {
+        expect(compare(section, seed, false, true, false)).toBeGreaterThan(200);
       }
     });
     it(`with gpu mode's keys and device slots, right or wrong, translates the same (${name})`, () => {
@@ -195,5 +211,47 @@ describe('device hints', () => {
     expect(before).toBe(1);
     run(eth(ipPacket('10.0.0.1', '198.51.100.1', tcp(0x11)), [2, 0, 0, 0, 0, 1]), 0, -2);
     expect(nat.counters[HITS]).toBe(before + 1);
+  });
+});
+
+describe('the native short path and packet order', () => {
+  it('an ICMP error before a packet of its session in one batch leaves the table as packet order does', () => {
+    // The session's IN slot is stale and its OUT slot live (no sweep refreshes it): the error (first
+    // in the batch, left to TypeScript) reads the OUT slot's time, which the outbound packet (second,
+    // translated natively before it) refreshes. Both orders must leave the same table, word for word.
+    const cfg = parseNatConfig({ external: EXT, maxFlows: 16, sweepPerBatch: 0, timeouts: { udp: 120 }, mac: { inside: '02:00:00:00:00:01', outside: '02:00:00:00:00:02', outsideGateway: '02:00:00:00:00:99' } });
+    const one = new NatEngine(cfg, { nativeProbe: false });
+    const many = new NatEngine(cfg);
+    expect(many.nativeShortPath).toBe(true);
+    const outFrame = () => eth(ipPacket('10.0.0.2', '198.51.100.7', { proto: 'udp', sport: 4000, dport: 53 }), [2, 0, 0, 0, 0, 1]);
+    const bytes = new Uint8Array(2 * SLOT);
+    const batch = new PacketBatch({ bytes, view: new DataView(bytes.buffer), slotSize: SLOT } as unknown as ConstructorParameters<typeof PacketBatch>[0], 2);
+    const both = (now: number, frames: { f: Uint8Array; port: number }[]): Uint8Array[] => {
+      one.tick(now);
+      many.tick(now);
+      const expected = frames.map(({ f, port }) => {
+        const copy = new Uint8Array(f);
+        expect(one.process(new DataView(copy.buffer), copy, 0, copy.length, port)).toBeGreaterThanOrEqual(0);
+        return copy;
+      });
+      batch.count = frames.length;
+      frames.forEach(({ f, port }, i) => {
+        bytes.set(f, i * SLOT);
+        batch.offsets[i] = i * SLOT;
+        batch.lengths[i] = f.length;
+        batch.port[i] = port;
+      });
+      many.processBatch(batch);
+      frames.forEach(({ f }, i) => expect(bytes.slice(i * SLOT, i * SLOT + f.length)).toEqual(expected[i]));
+      expect(Array.from(many.table.slots)).toEqual(Array.from(one.table.slots));
+      return expected;
+    };
+    const [translated] = both(1000, [{ f: outFrame(), port: 0 }]); // the session, both slots at 1000
+    both(1100, [{ f: outFrame(), port: 0 }]); // OUT at 1100, IN still 1000
+    const quote = translated.slice(14, 14 + 28);
+    const error = eth(ipPacket('192.0.2.254', EXT[0], { proto: 'icmp', type: 3, code: 3, payload: quote }), [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 0x99]);
+    const before = many.nativeForwarded;
+    both(1150, [{ f: error, port: 1 }, { f: outFrame(), port: 0 }]); // IN stale (1000 + 120 < 1150), OUT live
+    expect(many.nativeForwarded).toBe(before + 1); // the outbound packet took the native path
   });
 });

@@ -6,6 +6,8 @@
 // JavaScript loop of loads overlaps far fewer of them than this loop of prefetches does.
 // `bindFrames`/`frameKeys` make the keys themselves for a batch's TCP/UDP frames (nf-nat's `keyOf`,
 // port classification), reading the frames in place after prefetching each one's first line.
+// `bindNat`/`forward` then translate the packets of established TCP/UDP sessions in place: nf-nat's
+// `NatEngine.forward` (its short path) for the packets it would take, leaving every other to it.
 //
 // Table layout (nf-nat's flow-table.ts): slot i is words 8i..8i+7 of `slots`, key words k0..k3 then
 // value; bits 16..31 of word 3 are the owner's flags; word 3 == 0 marks an empty slot. The hash, the
@@ -40,8 +42,20 @@ class FlowProbeWrap : public Napi::ObjectWrap<FlowProbeWrap> {
   // marks a frame it leaves to keyOf (ICMP, or a frame reaching past `data`), -1 every other.
   Napi::Value FrameKeys(const Napi::CallbackInfo& info);
 
+  // bindNat(params: Int32Array, action: Uint8Array, destination: Uint8Array): the NAT's parameters
+  // (flow-probe.ts's NatParam layout, which the caller keeps current) and the whole buffers holding a
+  // batch's actions (u8) and destinations (u16), which forward indexes by byte offset.
+  Napi::Value BindNat(const Napi::CallbackInfo& info);
+  // forward(n, offsetsAt, actionAt, destinationAt) -> packets translated. After probe: each packet of
+  // an established TCP/UDP session that nf-nat's `NatEngine.forward` would translate (found in the
+  // table, live, adding no TCP state, nothing to learn, filter or hairpin) is translated in place as
+  // it would be, its action set to OUT and its destination to the other port, its session's time
+  // refreshed, and homes[i] set to -3; every other packet is left untouched for the caller. The
+  // outbound count goes to params[NatParam.RESULT_OUT].
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+
   Napi::ObjectReference arrays_;  // keeps the bound arrays alive as long as this object
-  const uint32_t* slots_ = nullptr;
+  uint32_t* slots_ = nullptr;
   uint32_t slotCount_ = 0;  // slots in `slots` (its length / 8)
   uint32_t* keys_ = nullptr;
   int32_t* homes_ = nullptr;
@@ -57,6 +71,14 @@ class FlowProbeWrap : public Napi::ObjectWrap<FlowProbeWrap> {
   const uint8_t* ports_ = nullptr;
   size_t portsLen_ = 0;
   Napi::ObjectReference frames_;  // keeps them alive
+  // bindNat's arrays (null until bound).
+  int32_t* params_ = nullptr;
+  size_t paramCount_ = 0;
+  uint8_t* action_ = nullptr;
+  size_t actionLen_ = 0;
+  uint8_t* destination_ = nullptr;
+  size_t destinationLen_ = 0;
+  Napi::ObjectReference nat_;  // keeps them alive
 };
 
 }  // namespace gnet
