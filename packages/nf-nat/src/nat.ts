@@ -588,7 +588,9 @@ export class NatEngine {
    * `@gnet/manager-native`'s `FlowProbe`: hashes, prefetches of every home line, probes; without
    * the addon, one tight JavaScript loop of loads of every home line); then the packets in order:
    * one of an established flow by a short path (`forward`), anything else by
-   * {@link NatEngine.process}. `hints`: a device lookup's slot per packet (gpu mode), checked
+   * {@link NatEngine.process}. With the addon the short path of TCP/UDP packets runs natively
+   * before that pass (`FlowProbe.forward`, see {@link NatEngine.nativeShortPath}), which then takes
+   * only the packets it left. `hints`: a device lookup's slot per packet (gpu mode), checked
    * before use. `keys`: the batch's keys when the caller already made them with
    * {@link NatEngine.keyOf} (4 words per packet), so they are not made twice.
    */
