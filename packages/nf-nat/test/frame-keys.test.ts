@@ -2,7 +2,9 @@
 // JavaScript it stands in for: on valid TCP/UDP/ICMP frames in both directions, and on the same
 // frames broken in every header field keyOf looks at (truncated, options, fragments, other
 // protocols and ether types, lengths past the frame or past the buffer, foreign ports), the keys of
-// every frame it does not leave to keyOf must be keyOf's, bit for bit.
+// every frame it does not leave to keyOf must be keyOf's, bit for bit. And FlowProbe.forward (the
+// native short path; its results are held to process() in batch.test.ts) fed garbage: it must stay
+// inside its buffers.
 import { describe, expect, it } from 'vitest';
 import { createFlowProbe } from '@gnet/manager-native';
 import { NatEngine, parseNatConfig } from '../src/index.js';
@@ -104,5 +106,73 @@ describe('FlowProbe.frameKeys', () => {
     expect(() => probe.frameKeys(4, 4, 0, 0, 0, 1)).toThrow(RangeError);
     expect(() => probe.frameKeys(5, 0, 0, 0, 0, 1)).toThrow(RangeError);
     expect(probe.frameKeys(4, 0, 0, 0, 0, 1)).toBe(0);
+  });
+});
+
+describe('FlowProbe.forward', () => {
+  it('with arbitrary keys, slots, offsets and frames, writes only inside the bound buffers and throws for a batch past them', () => {
+    // Whatever the caller leaves in keys, found and homes (they are plain writable arrays), and frames
+    // that end at the buffer's edge: every write must land in the frames, the table, or the batch's
+    // actions and destinations, never in the guard bytes around them.
+    const N2 = 64;
+    const GUARD = 256;
+    const guarded = (n: number) => {
+      const all = new Uint8Array(n + 2 * GUARD).fill(0xa5);
+      return { all, inner: all.subarray(GUARD, GUARD + n) };
+    };
+    const frames = guarded(N2 * 40 + 3); // frames 40 bytes apart: the last lines reach past the end
+    const act = guarded(N2);
+    const dest = guarded(2 * N2);
+    const meta = new Uint8Array(N2 * 10);
+    const offsets = new Uint32Array(meta.buffer, 0, N2);
+    const lengths = new Uint32Array(meta.buffer, N2 * 4, N2);
+    const ports = new Uint16Array(meta.buffer, N2 * 8, N2);
+    const slots = new Int32Array(8 * 128);
+    const keys = new Uint32Array(4 * N2);
+    const homes = new Int32Array(N2);
+    const found = new Int32Array(N2);
+    const probe = createFlowProbe({ slots, keys, homes, found });
+    probe.bindFrames(frames.inner, meta, meta, meta);
+    const params = new Int32Array(21);
+    params.set([0, 0x3f, 300, 7440, 240, 0, 1, 3], 0); // every flag, so every path is open
+    params[17] = 1; // one external address
+    params[18] = 0; // no subnets
+    params[19] = 0x01020304;
+    probe.bindNat(params, act.inner, dest.inner);
+    let x = 99;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
+    let translated = 0;
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < frames.inner.length; i++) frames.inner[i] = rnd(256);
+      for (let i = 0; i < N2; i++) {
+        offsets[i] = rnd(3) === 0 ? frames.inner.length - rnd(80) : i * 40;
+        lengths[i] = rnd(2000);
+        ports[i] = rnd(2);
+        for (let w = 0; w < 4; w++) keys[4 * i + w] = (rnd(65536) << 16) | rnd(65536);
+        keys[4 * i + 3] = [6, 17, 1][rnd(3)] | ((1 + rnd(2)) << 8);
+        homes[i] = rnd(4) - 1;
+        found[i] = rnd(200) - 20; // slots past the table too
+        // A live session in the slot (or not) with a random translation.
+        const f = found[i];
+        if (f >= 0 && f < 128) for (let w = 0; w < 8; w++) slots[8 * f + w] = w === 6 ? rnd(2) * 1000 : (rnd(65536) << 16) | rnd(65536);
+      }
+      params[0] = 1000;
+      translated += probe.forward(N2, 0, 0, 0);
+    }
+    expect(translated).toBeGreaterThan(0); // the paths that write were taken
+    for (const g of [frames, act, dest]) {
+      expect(g.all.subarray(0, GUARD).every((b) => b === 0xa5)).toBe(true);
+      expect(g.all.subarray(GUARD + g.inner.length).every((b) => b === 0xa5)).toBe(true);
+    }
+    expect(() => probe.forward(N2 + 1, 0, 0, 0)).toThrow(RangeError);
+    expect(() => probe.forward(N2, 0, 1, 0)).toThrow(RangeError); // actions past the bound buffer
+    expect(() => probe.forward(N2, 0, 0, 2)).toThrow(RangeError); // destinations past it
+    const short = new Int32Array(21);
+    short[17] = 5; // five external addresses declared, room for two
+    expect(() => probe.bindNat(short, act.inner, dest.inner)).toThrow(RangeError);
+    expect(() => probe.bindNat(new Int32Array(18), act.inner, dest.inner)).toThrow(RangeError);
   });
 });
