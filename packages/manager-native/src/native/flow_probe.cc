@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "typed_array.h"
+#include "wire_bytes.h"
 
 namespace gnet {
 
@@ -33,11 +34,6 @@ inline uint32_t homeOf(uint32_t h, uint32_t capacity) {
   return 2u * static_cast<uint32_t>((uint64_t(h >> 8) * (capacity >> 1)) >> 24);
 }
 
-// Big-endian reads from frame bytes (no alignment assumed).
-inline uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
-inline uint32_t be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
 template <typename T>
 inline T load(const uint8_t* base, size_t at) {
   T v;
@@ -85,16 +81,6 @@ enum NatFlag : uint32_t {
   kInsideMac = 32
 };
 
-inline void put16(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
-inline void put32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
 // nat.ts's fold16: ~(a + d) folded to 16 bits.
 inline uint32_t fold16(uint32_t a, uint32_t d) {
   uint32_t x = a + d;

@@ -6,17 +6,13 @@
 #include <utility>
 
 #include "typed_array.h"
+#include "wire_bytes.h"
 
 namespace gnet {
 
 namespace {
 
 constexpr const char* kCall = "RxFill";
-
-inline uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
-inline uint32_t be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
 
 // nflib's hashTuple (chain/flow-director.ts), bit for bit.
 inline uint32_t hashTuple(uint32_t src, uint32_t dst, uint32_t ports, uint32_t proto) {
